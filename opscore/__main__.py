@@ -1,0 +1,5 @@
+"""`python -m opscore` runs the `opscore` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""The one exception hierarchy of Ops-Core; each error carries the facts a caller needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class OpsCoreError(Exception):
+    """Base of every error Ops-Core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(OpsCoreError):
+    """A named thing does not exist."""
+
+
+class MachineNotFound(NotFound):
+    """No machine definition with this name (and version)."""
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        where = f" version {version}" if version is not None else ""
+        super().__init__(f"machine '{name}'{where} not found")
+        self.name = name
+        self.version = version
+
+
+class InstanceNotFound(NotFound):
+    """No agent, session or run with this id."""
+
+    kind = "instance"
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"{self.kind} '{instance_id}' not found")
+        self.instance_id = instance_id
+
+
+class AgentNotFound(InstanceNotFound):
+    """No agent with this id."""
+
+    kind = "agent"
+
+
+class SessionNotFound(InstanceNotFound):
+    """No session with this id."""
+
+    kind = "session"
+
+
+class RunNotFound(InstanceNotFound):
+    """No workflow run with this id."""
+
+    kind = "run"
+
+
+NOT_FOUND_BY_KIND: dict[str, type[InstanceNotFound]] = {
+    "agent": AgentNotFound,
+    "session": SessionNotFound,
+    "run": RunNotFound,
+}
+
+
+class AlreadyExists(OpsCoreError):
+    """An instance with this id already exists."""
+
+    def __init__(self, kind: str, instance_id: str) -> None:
+        super().__init__(f"{kind} '{instance_id}' already exists")
+        self.kind = kind
+        self.instance_id = instance_id
+
+
+class TransitionError(OpsCoreError):
+    """An event could not move an instance; nothing changed."""
+
+    def __init__(self, message: str, event: str, state: str, allowed_events: Sequence[str]):
+        super().__init__(message)
+        self.event = event
+        self.state = state
+        self.allowed_events = list(allowed_events)
+
+
+class UnknownEvent(TransitionError):
+    """The machine defines no such event at all."""
+
+    def __init__(self, event: str, state: str, allowed_events: Sequence[str], machine: str):
+        super().__init__(
+            f"machine '{machine}' has no event '{event}'", event, state, allowed_events
+        )
+
+
+class EventNotAllowed(TransitionError):
+    """The event exists but cannot fire from the current state."""
+
+    def __init__(self, event: str, state: str, allowed_events: Sequence[str]):
+        super().__init__(
+            f"event '{event}' is not allowed in state '{state}'", event, state, allowed_events
+        )
+
+
+class GuardRefused(TransitionError):
+    """Every transition for the event was refused by its conditions."""
+
+    def __init__(
+        self, event: str, state: str, allowed_events: Sequence[str], guards: Sequence[str]
+    ):
+        super().__init__(
+            f"event '{event}' refused in state '{state}' by its conditions",
+            event,
+            state,
+            allowed_events,
+        )
+        self.guards = list(guards)
+
+
+class ActionFailed(OpsCoreError):
+    """A registered condition or action raised; the transition was not committed."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        super().__init__(f"callback '{name}' failed: {type(error).__name__}: {error}")
+        self.name = name
+
+
+class Conflict(OpsCoreError):
+    """The request conflicts with the instance's current state or revision."""
+
+
+class RevisionConflict(Conflict):
+    """Another writer changed the instance first; the write was not applied."""
+
+    def __init__(self, instance_id: str, expected: int) -> None:
+        super().__init__(
+            f"'{instance_id}' changed concurrently (expected revision {expected}); retry"
+        )
+        self.instance_id = instance_id
+        self.expected = expected
+
+
+class PreconditionFailed(OpsCoreError):
+    """An If-Match precondition did not hold; nothing changed."""
+
+    def __init__(self, instance_id: str, current_etag: str) -> None:
+        super().__init__(f"'{instance_id}' does not match If-Match (current ETag {current_etag})")
+        self.instance_id = instance_id
+        self.current_etag = current_etag
+
+
+class IdempotencyKeyReused(OpsCoreError):
+    """An Idempotency-Key was sent again with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("Idempotency-Key was already used with a different request")
+
+
+class IdempotencyKeyTaken(OpsCoreError):
+    """A concurrent request committed under the same Idempotency-Key first."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("a concurrent request used the same Idempotency-Key")
+        self.key = key
+
+
+class InvalidRequest(OpsCoreError):
+    """The request is well-formed but its content cannot be accepted."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
