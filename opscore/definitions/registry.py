@@ -1,0 +1,112 @@
+"""Every loaded version of every definition; an instance pins (name, version)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import MachineNotFound
+from .checks import CallbackNames
+from .loader import definition_files, load_file
+from .model import MachineDefinition
+from .problems import DefinitionError, Problem, errors_only
+
+
+class DefinitionRegistry:
+    """Thread-safe store of definitions; versions are added, never replaced."""
+
+    def __init__(self) -> None:
+        self._versions: dict[str, dict[int, MachineDefinition]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, definition: MachineDefinition) -> Problem | None:
+        """Add a definition; a known version with different content is a problem, not a swap."""
+        with self._lock:
+            versions = self._versions.setdefault(definition.name, {})
+            known = versions.get(definition.version)
+            if known is not None and known.content_hash != definition.content_hash:
+                return Problem(
+                    definition.source,
+                    definition.lines.get("version", 1),
+                    "version",
+                    f"'{definition.name}' version {definition.version} is already loaded from "
+                    f"{known.source} with different content; raise `version`",
+                )
+            if versions and next(iter(versions.values())).kind != definition.kind:
+                kind = next(iter(versions.values())).kind
+                return Problem(
+                    definition.source,
+                    definition.lines.get("kind", 1),
+                    "kind",
+                    f"'{definition.name}' is already a {kind} machine",
+                )
+            versions.setdefault(definition.version, definition)
+            return None
+
+    def load(
+        self, paths: Iterable[str | Path], callbacks: CallbackNames, **options: Any
+    ) -> list[Problem]:
+        """Load every definition under `paths`; raise DefinitionError naming every error.
+
+        Nothing is added unless every file is valid. Returns the warnings.
+        """
+        definitions, problems = [], []
+        for file in definition_files(paths):
+            result = load_file(file, callbacks, **options)
+            problems += result.problems
+            if result.definition is not None:
+                definitions.append(result.definition)
+        problems += _duplicates(definitions)
+        if not errors_only(problems):
+            problems += [p for d in definitions if (p := self.add(d)) is not None]
+        if errors_only(problems):
+            raise DefinitionError(errors_only(problems))
+        return problems
+
+    def get(self, name: str, version: int | None = None) -> MachineDefinition:
+        """The definition `name` at `version`, or its latest version."""
+        versions = self._versions.get(name)
+        if not versions:
+            raise MachineNotFound(name, version)
+        if version is None:
+            return versions[max(versions)]
+        try:
+            return versions[version]
+        except KeyError:
+            raise MachineNotFound(name, version) from None
+
+    def latest(self, kind: str | None = None) -> list[MachineDefinition]:
+        """The latest version of every definition (of one kind), sorted by name."""
+        with self._lock:
+            latest = [v[max(v)] for v in self._versions.values()]
+        return sorted((d for d in latest if kind is None or d.kind == kind), key=lambda d: d.name)
+
+    def versions(self, name: str) -> list[int]:
+        """Every loaded version of `name`, oldest first."""
+        if name not in self._versions:
+            raise MachineNotFound(name)
+        return sorted(self._versions[name])
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._versions.values())
+
+
+def _duplicates(definitions: list[MachineDefinition]) -> list[Problem]:
+    """Two files defining the same (name, version) are an error in the second."""
+    seen: dict[tuple[str, int], MachineDefinition] = {}
+    problems = []
+    for definition in definitions:
+        first = seen.setdefault(definition.key, definition)
+        if first is not definition:
+            problems.append(
+                Problem(
+                    definition.source,
+                    definition.lines.get("name", 1),
+                    "name",
+                    f"'{definition.name}' version {definition.version} is also defined in "
+                    f"{first.source}",
+                )
+            )
+    return problems

@@ -1,0 +1,110 @@
+"""Marshmallow schemas for the shape of `agent` and `session` machine definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+NAME_MAX = 64
+TEXT_MAX = 2000
+MACHINE_KINDS = ("agent", "session", "workflow")
+
+name_validators = [
+    validate.Length(min=1, max=NAME_MAX),
+    validate.Regexp(NAME_PATTERN, error="must start with a letter and use only letters, digits, _"),
+]
+
+
+def Name(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a field class
+    """A state, event or machine name."""
+    return fields.String(validate=name_validators, **kwargs)
+
+
+def Flag(**kwargs: Any) -> fields.Boolean:  # noqa: N802
+    """A boolean that accepts only true/false, never yes/no/on/off or 1/0."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+class NameList(fields.List):
+    """One name or a list of names (callbacks, sources); always loads as a list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.String(validate=validate.Length(min=1, max=200)), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are errors, so typos never pass silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class StateSchema(StrictSchema):
+    name = Name(required=True)
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    tags = fields.List(fields.String(validate=validate.Length(max=NAME_MAX)), load_default=list)
+    final = Flag(load_default=False)
+    on_enter = NameList(load_default=list)
+    on_exit = NameList(load_default=list)
+
+
+class SourceField(fields.Field):
+    """A state name, a list of state names, or "*" for every non-final state."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise ValidationError('must be a state name, a non-empty list of them, or "*"')
+        for item in values:
+            if not isinstance(item, str) or not item:
+                raise ValidationError("every source must be a state name")
+        return values
+
+
+class TransitionSchema(StrictSchema):
+    trigger = Name(required=True)
+    source = SourceField(required=True)
+    dest = Name(required=True)
+    conditions = NameList(load_default=list)
+    unless = NameList(load_default=list)
+    before = NameList(load_default=list)
+    after = NameList(load_default=list)
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+
+
+class MachineSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(("agent", "session")))
+    name = Name(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    initial = Name(required=True)
+    states = fields.List(fields.Nested(StateSchema), required=True, validate=validate.Length(min=1))
+    transitions = fields.List(fields.Nested(TransitionSchema), load_default=list)
+
+    @pre_load
+    def expand_state_shorthand(self, data: Any, **_: Any) -> Any:
+        """Allow `states: [idle, active]` as shorthand for `[{name: idle}, {name: active}]`."""
+        if isinstance(data, dict) and isinstance(data.get("states"), list):
+            states = [{"name": s} if isinstance(s, str) else s for s in data["states"]]
+            data = {**data, "states": states}
+        return data
+
+
+def flatten_errors(messages: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """Turn marshmallow's nested error messages into (path, message) pairs."""
+    if isinstance(messages, dict):
+        pairs = []
+        for key, value in messages.items():
+            inner = path if key == "_schema" else (*path, key)
+            pairs.extend(flatten_errors(value, inner))
+        return pairs
+    if isinstance(messages, list):
+        return [pair for item in messages for pair in flatten_errors(item, path)]
+    return [(path, str(messages))]

@@ -1,0 +1,141 @@
+"""Safe YAML for definitions: no code, strict booleans, no duplicate keys, and a line per path.
+
+JSON is read by the same parser (it is a subset of YAML) so both report identical locations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .problems import DefinitionError, Path, Problem, format_path
+
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false and whose dates stay strings."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class Document:
+    """Parsed data plus the line (1-based) where each path of it starts."""
+
+    file: str
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def problem(self, path: Path, message: str, severity: str = "error") -> Problem:
+        """A problem located at `path` in this document."""
+        return Problem(self.file, self.line_of(path), format_path(path), message, severity)
+
+
+class _Converter:
+    """Turns a composed node tree into plain Python data, recording the line of each path."""
+
+    def __init__(self, loader: _StrictLoader, document: Document) -> None:
+        self.loader = loader
+        self.document = document
+        self.nodes = 0
+
+    def convert(self, node: yaml.Node, path: Path) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self._fail(node, path, f"document has more than {MAX_NODES} nodes")
+        if len(path) > MAX_DEPTH:
+            raise self._fail(node, path, f"document is nested deeper than {MAX_DEPTH} levels")
+        self.document.lines.setdefault(path, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+            raise self._fail(node, path, f"unsupported tag {node.tag!r}")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as error:
+            raise self._fail(node, path, error.problem or "cannot read this value") from None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
+        self.loader.flatten_mapping(node)
+        result: dict = {}
+        first_line: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, path, "mapping keys must be plain scalars")
+            key = self.loader.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                raise self._fail(
+                    key_node,
+                    (*path, key),
+                    f"duplicate key {key!r} (first at line {first_line[key]})",
+                )
+            first_line[key] = line
+            self.document.lines[(*path, key)] = line
+            result[key] = self.convert(value_node, (*path, key))
+        return result
+
+    def _fail(self, node: yaml.Node, path: Path, message: str) -> DefinitionError:
+        line = node.start_mark.line + 1
+        return DefinitionError([Problem(self.document.file, line, format_path(path), message)])
+
+
+def parse_document(text: str, file: str) -> Document:
+    """Parse one YAML or JSON document; raise DefinitionError with its location otherwise."""
+    document = Document(file=file, data=None)
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise DefinitionError([Problem(file, 1, "(root)", "the document is empty")])
+        document.data = _Converter(loader, document).convert(root, ())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        message = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise DefinitionError([Problem(file, line, "(root)", message or "invalid YAML")]) from None
+    except yaml.YAMLError as error:
+        raise DefinitionError([Problem(file, 1, "(root)", f"invalid YAML: {error}")]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(document.data, dict):
+        raise DefinitionError([Problem(file, 1, "(root)", "the document must be a mapping")])
+    return document
+
+
+def read_definition_text(raw: bytes, file: str) -> str:
+    """Decode a definition file; JSON tabs become spaces since YAML forbids them as indentation."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DefinitionError(
+            [Problem(file, 1, "(root)", f"not UTF-8 text: {error.reason}")]
+        ) from None
+    if file.endswith(".json"):
+        # JSON strings cannot hold a raw tab, so every tab is whitespace between tokens.
+        text = text.replace("\t", " ")
+    return text

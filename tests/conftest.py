@@ -1,0 +1,48 @@
+"""Shared fixtures: definitions from `machines/`, a fresh callback registry, an in-memory core."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from opscore.callbacks import builtin_callbacks
+from opscore.core import OpsCore
+from opscore.definitions import DefinitionRegistry
+from opscore.logs import configure_logging
+from opscore.store import MemoryStore
+
+ROOT = Path(__file__).resolve().parent.parent
+MACHINES = ROOT / "machines"
+TEST_MACHINES = Path(__file__).resolve().parent / "machines"
+
+
+@pytest.fixture
+def callbacks():
+    """A registry with only the built-in callbacks, private to the test."""
+    return builtin_callbacks()
+
+
+@pytest.fixture
+def definitions(callbacks):
+    """The shipped definitions, loaded into a fresh registry."""
+    registry = DefinitionRegistry()
+    registry.load([MACHINES], callbacks)
+    return registry
+
+
+@pytest.fixture
+def core(definitions, callbacks):
+    """An OpsCore over the shipped definitions and an empty in-memory store."""
+    return OpsCore(definitions, MemoryStore(history_cap=50), callbacks)
+
+
+@pytest.fixture
+def json_logs():
+    """Configure JSON logging into a buffer; yields a function returning the parsed lines."""
+    buffer = io.StringIO()
+    configure_logging("DEBUG", "json", stream=buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    configure_logging("WARNING", "text", stream=io.StringIO())

@@ -1,0 +1,76 @@
+"""The definition loader reads YAML and JSON safely, with strict scalars and exact locations."""
+
+from __future__ import annotations
+
+import pytest
+
+from opscore.definitions import load_file, load_text
+from opscore.definitions.problems import DefinitionError
+from opscore.definitions.yamlsafe import parse_document
+
+from .conftest import TEST_MACHINES
+
+
+def test_on_off_yes_no_stay_strings_as_states_and_triggers(callbacks):
+    result = load_file(TEST_MACHINES / "valid" / "switch.yaml", callbacks)
+    definition = result.definition
+    assert definition.state_names == ("no", "yes", "off")
+    assert definition.events == ("on", "off", "unplug")
+
+
+def test_json_definition_with_tabs_loads_like_yaml(callbacks):
+    result = load_file(TEST_MACHINES / "valid" / "chat.json", callbacks)
+    assert result.problems == []
+    assert (result.definition.kind, result.definition.name, result.definition.version) == (
+        "session",
+        "chat",
+        2,
+    )
+
+
+def test_dates_stay_strings():
+    assert parse_document("when: 2026-11-24\n", "d.yaml").data == {"when": "2026-11-24"}
+
+
+def test_lines_are_recorded_for_nested_paths():
+    doc = parse_document("a:\n  b:\n    - x\n    - y\n", "d.yaml")
+    assert doc.line_of(("a", "b", 1)) == 4
+    assert doc.line_of(("a", "b", 1, "missing")) == 4
+
+
+def test_recursive_alias_is_rejected_not_followed_forever():
+    with pytest.raises(DefinitionError) as caught:
+        parse_document("a: &a [*a]\n", "r.yaml")
+    assert "nested deeper than" in caught.value.problems[0].message
+
+
+def test_non_utf8_file_is_a_located_problem(tmp_path, callbacks):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    [problem] = load_file(path, callbacks).problems
+    assert (problem.line, problem.path) == (1, "(root)")
+    assert problem.message.startswith("not UTF-8 text")
+
+
+def test_same_content_in_yaml_and_json_has_the_same_hash(callbacks):
+    yaml_text = (
+        "kind: session\nname: s\nversion: 1\ninitial: a\nstates: [a, {name: b, final: true}]\n"
+        "transitions: [{trigger: close, source: a, dest: b}]\n"
+    )
+    json_text = (
+        '{"kind": "session", "name": "s", "version": 1, "initial": "a", "states": '
+        '[{"name": "a"}, {"name": "b", "final": true}], '
+        '"transitions": [{"source": "a", "dest": "b", "trigger": "close"}]}'
+    )
+    first = load_text(yaml_text, "s.yaml", callbacks).definition
+    second = load_text(json_text, "s.json", callbacks).definition
+    assert first.content_hash == second.content_hash
+
+
+def test_warning_does_not_stop_a_definition_from_loading(callbacks):
+    result = load_file(TEST_MACHINES / "warnings" / "dead_end.yaml", callbacks)
+    assert result.definition is not None
+    assert [str(p) for p in result.problems] == [
+        f"{TEST_MACHINES / 'warnings' / 'dead_end.yaml'}:7: states[1]: warning: "
+        "state 'stuck' is not final and has no way out"
+    ]
