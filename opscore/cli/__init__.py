@@ -1,0 +1,17 @@
+"""The `opscore` command."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .machines import machines
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="opscore")
+def main() -> None:
+    """Ops-Core: run fleets of AI agents as explicit state machines."""
+
+
+main.add_command(machines)

@@ -1,0 +1,1 @@
+"""Services: agents, sessions and workflow runs over the engine and the store."""

@@ -1,0 +1,52 @@
+"""The store protocol: the one place instance state, history and idempotency records live."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+
+DEFAULT_HISTORY_CAP = 1000
+DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+class Store(Protocol):
+    """What services need from a store. Every write is atomic.
+
+    `commit` writes the new instance, its transition record and the idempotency record
+    of the request that caused it in one step, or nothing: it raises RevisionConflict
+    when the stored revision is not `expected_revision`, and IdempotencyKeyTaken when
+    the idempotency key was committed first by someone else.
+    """
+
+    kind: str
+    history_cap: int
+
+    def insert(self, instance: Instance, idempotency: IdempotencyRecord | None = None) -> None:
+        """Add a new instance (AlreadyExists if its id is taken)."""
+
+    def get(self, kind: str, instance_id: str) -> Instance:
+        """The instance (InstanceNotFound otherwise)."""
+
+    def find(self, kind: str, query: Query) -> Page[Instance]:
+        """Instances of `kind` matching `query`, oldest first."""
+
+    def delete(self, kind: str, instance_id: str) -> None:
+        """Remove the instance and its history (InstanceNotFound otherwise)."""
+
+    def commit(
+        self,
+        instance: Instance,
+        expected_revision: int,
+        record: TransitionRecord | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> TransitionRecord | None:
+        """Replace the instance and append its record; returns the record with its `gid`."""
+
+    def history(
+        self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
+    ) -> Page[TransitionRecord]:
+        """Kept transition records with `seq > since_seq`, oldest first."""
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """The unexpired record stored under `key`, if any."""

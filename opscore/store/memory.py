@@ -1,0 +1,121 @@
+"""A thread-safe in-memory store: one process, the test default and the fastest backend."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict, deque
+from itertools import islice
+
+from ..errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from .base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+
+MAX_IDEMPOTENCY_RECORDS = 100_000
+
+
+class MemoryStore:
+    """Instances in dicts, histories in capped deques; one lock makes each write atomic."""
+
+    kind = "memory"
+
+    def __init__(
+        self,
+        history_cap: int = DEFAULT_HISTORY_CAP,
+        idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
+        clock=time.time,
+    ) -> None:
+        self.history_cap = history_cap
+        self.idempotency_ttl = idempotency_ttl
+        self._clock = clock
+        self._instances: dict[str, dict[str, Instance]] = {}
+        self._histories: dict[str, deque[TransitionRecord]] = {}
+        self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
+        self._gids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def insert(self, instance: Instance, idempotency: IdempotencyRecord | None = None) -> None:
+        """Add a new instance (AlreadyExists if its id is taken)."""
+        with self._lock:
+            table = self._instances.setdefault(instance.kind, {})
+            if instance.id in table:
+                raise AlreadyExists(instance.kind, instance.id)
+            self._claim_idempotency(idempotency)
+            table[instance.id] = instance
+
+    def get(self, kind: str, instance_id: str) -> Instance:
+        """The instance (InstanceNotFound otherwise)."""
+        try:
+            return self._instances[kind][instance_id]
+        except KeyError:
+            raise NOT_FOUND_BY_KIND[kind](instance_id) from None
+
+    def find(self, kind: str, query: Query) -> Page[Instance]:
+        """Instances of `kind` matching `query`, oldest first."""
+        instances = list(self._instances.get(kind, {}).values())
+        matching = [i for i in instances if query.matches(i)]
+        return Page(matching[query.offset : query.offset + query.limit], len(matching))
+
+    def delete(self, kind: str, instance_id: str) -> None:
+        """Remove the instance and its history (InstanceNotFound otherwise)."""
+        with self._lock:
+            if self._instances.get(kind, {}).pop(instance_id, None) is None:
+                raise NOT_FOUND_BY_KIND[kind](instance_id)
+            self._histories.pop(instance_id, None)
+
+    def commit(
+        self,
+        instance: Instance,
+        expected_revision: int,
+        record: TransitionRecord | None = None,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> TransitionRecord | None:
+        """Replace the instance and append its record, atomically."""
+        with self._lock:
+            table = self._instances.get(instance.kind, {})
+            current = table.get(instance.id)
+            if current is None:
+                raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
+            if current.revision != expected_revision:
+                raise RevisionConflict(instance.id, expected_revision)
+            self._claim_idempotency(idempotency)
+            table[instance.id] = instance
+            if record is not None:
+                record.gid = next(self._gids)
+                history = self._histories.get(instance.id)
+                if history is None:
+                    history = self._histories[instance.id] = deque(maxlen=self.history_cap)
+                history.append(record)
+        return record
+
+    def history(
+        self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
+    ) -> Page[TransitionRecord]:
+        """Kept transition records with `seq > since_seq`, oldest first."""
+        with self._lock:
+            records = list(self._histories.get(instance_id, ()))
+        newer = [r for r in records if r.seq > since_seq]
+        return Page(list(islice(newer, offset, offset + limit)), len(newer))
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """The unexpired record stored under `key`, if any."""
+        record = self._idempotency.get(key)
+        if record is None or record.created_at < self._clock() - self.idempotency_ttl:
+            return None
+        return record
+
+    def _claim_idempotency(self, record: IdempotencyRecord | None) -> None:
+        """Store `record` unless its key is live already; call with the lock held."""
+        if record is None:
+            return
+        horizon = self._clock() - self.idempotency_ttl
+        while self._idempotency and (
+            len(self._idempotency) >= MAX_IDEMPOTENCY_RECORDS
+            or next(iter(self._idempotency.values())).created_at < horizon
+        ):
+            self._idempotency.popitem(last=False)
+        existing = self._idempotency.get(record.key)
+        if existing is not None and existing.created_at >= horizon:
+            raise IdempotencyKeyTaken(record.key)
+        self._idempotency[record.key] = record

@@ -1,0 +1,64 @@
+"""Events on one instance are serialized: concurrent fires never lose or duplicate a record."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+
+import pytest
+
+from opscore.core import OpsCore
+from opscore.errors import TransitionError
+from opscore.store import MemoryStore
+
+THREADS = 16
+FIRES_PER_THREAD = 200
+
+
+@pytest.fixture
+def eager_thread_switching():
+    """Switch threads every microsecond so that the threads really interleave."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("eager_thread_switching")
+def test_sixteen_threads_firing_at_one_agent_leave_a_contiguous_matching_history(
+    definitions,
+    callbacks,
+):
+    core = OpsCore(definitions, MemoryStore(history_cap=THREADS * FIRES_PER_THREAD), callbacks)
+    agent = core.agents.register()
+    start = threading.Barrier(THREADS)
+    successes = [0] * THREADS
+
+    def hammer(index: int) -> None:
+        start.wait()
+        for i in range(FIRES_PER_THREAD):
+            event = ("activate", "complete", "pause", "resume")[(index + i) % 4]
+            try:
+                core.agents.fire_event(agent.id, event)
+                successes[index] += 1
+            except TransitionError:
+                pass
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    history = core.agents.history(agent.id, limit=THREADS * FIRES_PER_THREAD).items
+    final = core.agents.get(agent.id)
+    assert sum(successes) > 0
+    assert len(history) == sum(successes)
+    assert [r.seq for r in history] == list(range(1, len(history) + 1))
+    assert all(a.dest == b.source for a, b in itertools.pairwise(history))
+    assert (final.state, final.seq, final.revision) == (
+        history[-1].dest,
+        len(history),
+        len(history) + 1,
+    )

@@ -1,0 +1,82 @@
+"""Logs are one JSON object per line, one line per transition, with the context bound."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from loguru import logger
+
+from opscore.logs import configure_logging, request_id
+
+
+def test_each_transition_writes_one_json_line_with_its_context(core, json_logs):
+    agent = core.agents.register()
+    core.agents.fire_event(agent.id, "activate")
+    lines = [line for line in json_logs() if line.get("event")]
+    assert len(lines) == 1
+    line = lines[0]
+    assert set(line) >= {"time", "level", "message", "agent_id", "event", "source", "dest", "seq"}
+    assert (line["level"], line["agent_id"], line["event"], line["source"], line["dest"]) == (
+        "INFO",
+        agent.id,
+        "activate",
+        "idle",
+        "active",
+    )
+    assert line["message"] == f"agent {agent.id} activate: idle -> active"
+
+
+def test_session_transition_lines_name_the_session_and_its_agent(core, json_logs):
+    agent = core.agents.register()
+    session = core.sessions.open(agent.id)
+    core.sessions.fire_event(session.id, "start")
+    [line] = [line for line in json_logs() if line.get("event") == "start"]
+    assert (line["session_id"], line["agent_id"]) == (session.id, agent.id)
+
+
+def test_request_id_is_bound_to_every_line_logged_while_it_is_set(core, json_logs):
+    token = request_id.set("req-42")
+    try:
+        agent = core.agents.register()
+        core.agents.fire_event(agent.id, "activate")
+    finally:
+        request_id.reset(token)
+    assert {line.get("request_id") for line in json_logs()} == {"req-42"}
+
+
+def test_stdlib_logging_is_routed_into_the_json_lines(json_logs):
+    logging.getLogger("some.library").warning("disk %s", "full")
+    [line] = json_logs()
+    assert (line["level"], line["message"], line["logger"]) == (
+        "WARNING",
+        "disk full",
+        "some.library",
+    )
+
+
+def test_exceptions_are_logged_without_local_variable_values(json_logs):
+    secret = "hunter2"  # noqa: F841 - diagnose would print this local's value
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logger.exception("failed")
+    [line] = json_logs()
+    assert "ValueError: bad" in line["exception"]
+    assert "hunter2" not in json.dumps(line)
+
+
+def test_text_format_and_level_are_configurable():
+    buffer = io.StringIO()
+    configure_logging("WARNING", "text", stream=buffer)
+    logger.info("hidden")
+    logger.warning("shown")
+    assert "hidden" not in buffer.getvalue()
+    assert "| WARNING | shown" in buffer.getvalue()
+
+
+def test_unknown_log_format_is_refused():
+    with pytest.raises(ValueError, match="log format"):
+        configure_logging("INFO", "xml")
