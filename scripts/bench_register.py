@@ -31,8 +31,10 @@ def main(count: int) -> None:
         for i in range(count):
             core.agents.register(name=f"agent-{i}", capabilities=["summarize"])
         seconds = time.perf_counter() - start
-        print(f"registered {count} agents in {seconds:.2f} s "
-              f"({count / seconds:,.0f}/s), resident memory +{resident_mb() - before:.0f} MiB")
+        print(
+            f"registered {count} agents in {seconds:.2f} s "
+            f"({count / seconds:,.0f}/s), resident memory +{resident_mb() - before:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":
