@@ -88,7 +88,9 @@ def builtin_callbacks() -> CallbackRegistry:
     @registry.condition()
     def below_failure_limit(ctx: Any) -> bool:
         """Fewer failures than the agent's `max_failures` metadata (default 3)."""
-        limit = ctx.instance.metadata.get("max_failures", DEFAULT_FAILURE_LIMIT)
+        limit = ctx.instance.metadata.get("max_failures")
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            limit = DEFAULT_FAILURE_LIMIT
         return ctx.context.get("failures", 0) < limit
 
     @registry.action()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from .store.base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+
+
+class ConfigError(ValueError):
+    """A setting is invalid, or settings contradict each other."""
 
 
 def _positive_int(text: str) -> int:
@@ -17,15 +22,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port (0-65535)")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be positive")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of the service; `from_env` documents the variable of each."""
+    """Every setting of the service; the variable of field `x` is `OPSCORE_X`."""
 
     machines_dir: str = "machines"
     log_level: str = "INFO"
     log_format: str = "json"
     history_cap: int = DEFAULT_HISTORY_CAP
     idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str = ""
+    max_body_bytes: int = 1024 * 1024
+    threads: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,11 +62,24 @@ class Settings:
                 try:
                     values[field.name] = _PARSERS.get(field.name, str)(env[variable])
                 except ValueError as error:
-                    raise ValueError(f"{variable}={env[variable]!r}: {error}") from None
+                    raise ConfigError(f"{variable}={env[variable]!r}: {error}") from None
         return cls(**{**values, **overrides})
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the service listens only on this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "history_cap": _positive_int,
-    "idempotency_ttl": float,
+    "idempotency_ttl": _positive_float,
+    "port": _port,
+    "max_body_bytes": _positive_int,
+    "threads": _positive_int,
 }

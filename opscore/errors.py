@@ -126,6 +126,15 @@ class Conflict(OpsCoreError):
     """The request conflicts with the instance's current state or revision."""
 
 
+class AgentEnded(Conflict):
+    """The agent is in a final state and takes no new work."""
+
+    def __init__(self, agent_id: str, state: str) -> None:
+        super().__init__(f"agent '{agent_id}' is {state}; it takes no new sessions or runs")
+        self.agent_id = agent_id
+        self.state = state
+
+
 class RevisionConflict(Conflict):
     """Another writer changed the instance first; the write was not applied."""
 

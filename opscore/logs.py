@@ -28,7 +28,7 @@ _QUIET_LIBRARIES = ("transitions",)
 class JsonLines:
     """A loguru sink writing `time`, `level`, `message` and the bound context as one JSON line."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
     def __call__(self, message: Any) -> None:
@@ -42,8 +42,10 @@ class JsonLines:
         if record["exception"] is not None:
             kind, value, tb = record["exception"]
             line["exception"] = "".join(traceback.format_exception(kind, value, tb)).rstrip()
-        self.stream.write(json.dumps(line, default=str) + "\n")
-        self.stream.flush()
+        # With no stream given, look up stdout at each write (test runners swap it).
+        stream = self.stream or sys.stdout
+        stream.write(json.dumps(line, default=str) + "\n")
+        stream.flush()
 
 
 class InterceptHandler(logging.Handler):
@@ -63,6 +65,11 @@ class InterceptHandler(logging.Handler):
         )
 
 
+def _stdout(message: str) -> None:
+    sys.stdout.write(message)
+    sys.stdout.flush()
+
+
 def _add_request_id(record: dict) -> None:
     rid = request_id.get()
     if rid is not None:
@@ -73,7 +80,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
     """Configure loguru once for the process: level, `json` or `text`, stdlib routed in."""
     if fmt not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {LOG_FORMATS}, not {fmt!r}")
-    stream = stream or sys.stdout
     logger.remove()
     logger.configure(patcher=_add_request_id)
     if fmt == "json":
@@ -87,7 +93,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
         )
     else:
         logger.add(
-            stream,
+            stream or _stdout,
             level=level.upper(),
             format=TEXT_FORMAT,
             backtrace=False,

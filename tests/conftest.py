@@ -46,3 +46,15 @@ def json_logs():
     configure_logging("DEBUG", "json", stream=buffer)
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     configure_logging("WARNING", "text", stream=io.StringIO())
+
+
+API_KEY = "test-key"
+AUTH = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture
+def app(core):
+    """The Flask app over the `core` fixture, accepting the key in AUTH."""
+    from opscore.api import create_app
+
+    return create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=core)

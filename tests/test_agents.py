@@ -151,3 +151,9 @@ def test_deregister_removes_the_agent_and_its_sessions(core):
     assert core.sessions.lifecycle.find("session", Query()).total == 0
     with pytest.raises(Exception, match=session.id):
         core.sessions.get(session.id)
+
+
+def test_recover_ignores_a_max_failures_that_is_not_an_integer(core):
+    agent = core.agents.register(metadata={"max_failures": "lots"})
+    core.agents.fire_event(agent.id, "fail")
+    assert core.agents.fire_event(agent.id, "recover").instance.state == "idle"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opscore.errors import InvalidRequest, SessionNotFound
+from opscore.errors import AgentEnded, SessionNotFound
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_terminating_the_agent_closes_its_open_sessions(core, agent):
 
 def test_terminated_agent_cannot_open_a_session(core, agent):
     core.agents.fire_event(agent.id, "terminate")
-    with pytest.raises(InvalidRequest, match="terminated"):
+    with pytest.raises(AgentEnded, match="terminated"):
         core.sessions.open(agent.id)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from loguru import logger
 
-from ..errors import InvalidRequest, OpsCoreError
+from ..errors import AgentEnded, OpsCoreError
 from ..store import Instance, Page, Query, TransitionRecord
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
@@ -37,9 +37,7 @@ class SessionService:
         """Open a session for an agent that has not ended."""
         agent = self.lifecycle.store.get("agent", agent_id)
         if self.lifecycle.is_final(agent):
-            raise InvalidRequest(
-                f"agent '{agent_id}' is {agent.state}; it cannot open sessions", "agent_id"
-            )
+            raise AgentEnded(agent_id, agent.state)
         return self.lifecycle.create(
             self.kind,
             machine,

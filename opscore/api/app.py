@@ -1,0 +1,143 @@
+"""`create_app(config)`: the one place the service is wired together."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, g, request
+
+from .. import __version__
+from ..config import Settings
+from ..core import OpsCore
+from ..logs import configure_logging
+from . import errors
+from .auth import API_KEY_HEADER, KeyRing
+from .http import json_response
+from .resources import agents, docs, health, machines, sessions
+from .smorest import SECURITY_SCHEME, Api, JsonParser
+
+PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset"})
+BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
+JSON_TYPES = ("application/json",)
+
+
+class OpsCoreFlask(Flask):
+    """Flask, answering OPTIONS with the methods of the matched route only.
+
+    `/v1/machines/validate` (POST) also matches `/v1/machines/<name>` (GET); werkzeug
+    would advertise both, though `validate` is only ever the POST operation.
+    """
+
+    def make_default_options_response(self) -> Any:
+        response = self.response_class()
+        response.allow.update(request.url_rule.methods if request.url_rule else ())
+        return response
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None,
+    *,
+    core: OpsCore | None = None,
+) -> Flask:
+    """Build the service from settings (or `OPSCORE_*` variables plus `config` overrides).
+
+    Raises DefinitionError naming every invalid definition, and ConfigError when keys
+    are missing on a non-loopback address: the service refuses to start.
+    """
+    settings = config if isinstance(config, Settings) else Settings.from_env(**(config or {}))
+    keys = KeyRing.from_settings(settings)
+    configure_logging(settings.log_level, settings.log_format)
+    ops = core or OpsCore.from_settings(settings)
+
+    app = OpsCoreFlask("opscore")
+    app.config.update(
+        DEBUG=False,
+        TESTING=False,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE="Ops-Core",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "security": [{SECURITY_SCHEME: []}],
+            "info": {"description": "Run fleets of AI agents as explicit state machines."},
+        },
+    )
+    app.json.sort_keys = False  # keep the field order of the representations
+    app.extensions.update({"opscore": ops, "opscore.keys": keys, "opscore.settings": settings})
+    api = app.extensions["opscore.api"] = Api(app)
+    for blueprint in (health.blp, agents.blp, sessions.blp, machines.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)
+    errors.init_app(app)
+    app.before_request(authenticate)
+    app.before_request(require_supported_body)
+    app.before_request(reject_unknown_query_parameters)
+    return app
+
+
+def authenticate() -> Any:
+    """Require a known X-API-Key on everything but health and docs."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    key_id = current_app.extensions["opscore.keys"].identify(request.headers.get(API_KEY_HEADER))
+    if key_id is None:
+        body = errors.error_body(401, f"a valid {API_KEY_HEADER} header is required")
+        return json_response(body, 401, {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+    g.api_key_id = key_id[:16]
+    return None
+
+
+def require_supported_body() -> Any:
+    """A body of a type the endpoint does not read is a 415, not a confusing 422."""
+    if request.url_rule is None or request.method not in ("POST", "PUT", "PATCH"):
+        return None  # routing failed: the 404 or 405 says more than a 415 would
+    if not _has_body():
+        return None
+    accepted = BODY_TYPES.get(request.endpoint, JSON_TYPES)
+    mimetype = request.mimetype
+    if mimetype in accepted or (accepted is JSON_TYPES and JsonParser.is_json_request(request)):
+        return None
+    message = f"Content-Type must be one of: {', '.join(accepted)}"
+    return json_response(errors.error_body(415, message), 415)
+
+
+def reject_unknown_query_parameters() -> Any:
+    """A query parameter the operation does not define is a 422 naming it, not ignored."""
+    if request.url_rule is None or not request.args:
+        return None
+    known = _query_parameters().get((request.url_rule.rule, request.method.lower()))
+    if known is None:
+        return None
+    unknown = sorted(set(request.args) - known)
+    if not unknown:
+        return None
+    message = f"unknown query parameter(s): {', '.join(map(repr, unknown))}"
+    body = errors.error_body(
+        422, message, {"query": {name: ["Unknown field."] for name in unknown}}
+    )
+    return json_response(body, 422)
+
+
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """(Flask rule, method) -> the query parameters the OpenAPI document declares for it."""
+    cached = current_app.extensions.get("opscore.query_parameters")
+    if cached is None:
+        spec = current_app.extensions["opscore.api"].spec.to_dict()
+        cached = {}
+        for rule in current_app.url_map.iter_rules():
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            for method, operation in spec["paths"].get(path, {}).items():
+                if method == "parameters":  # path-level parameters sit beside the operations
+                    continue
+                names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+                cached[(rule.rule, method)] = frozenset(names)
+        current_app.extensions["opscore.query_parameters"] = cached
+    return cached
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")

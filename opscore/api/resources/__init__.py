@@ -1,0 +1,1 @@
+"""HTTP resources: one module per resource, each owning one Blueprint."""

@@ -1,0 +1,43 @@
+"""Shared OpenAPI documentation of error answers and headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+LOCATION = {
+    "Location": {"description": "URL of the created resource.", "schema": {"type": "string"}}
+}
+ETAG = {
+    "ETag": {"description": "Entity tag of the current revision.", "schema": {"type": "string"}}
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Retry safely: the first answer given to this key is replayed.",
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Fire only if the instance still has this ETag (else 412).",
+}
+
+# Answers every authenticated operation can give, and those of operations taking a body.
+COMMON = (401, 422)
+WITH_BODY = (413, 415)
+
+
+def errors(blp: Any, *codes: int) -> Callable[[Callable], Callable]:
+    """Document the error answers (standard error body) an operation can give."""
+
+    def decorate(func: Callable) -> Callable:
+        for code in sorted({*COMMON, *codes}, reverse=True):
+            func = blp.alt_response(code, response=HTTPStatus(code).name)(func)
+        return func
+
+    return decorate

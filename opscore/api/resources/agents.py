@@ -1,0 +1,141 @@
+"""`/v1/agents`: register agents, fire their lifecycle events, read their history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask.views import MethodView
+
+from ...services.lifecycle import Fired
+from ...store import Instance, Query
+from .. import presenters
+from ..http import core, if_match, json_response, offset_limit
+from ..idempotency import idempotency_for, idempotent
+from ..schemas import (
+    AgentCreateSchema,
+    AgentEventResultSchema,
+    AgentQuerySchema,
+    AgentSchema,
+    EventSchema,
+    HistoryQuerySchema,
+    TransitionSchema,
+)
+from ..smorest import Blueprint
+from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, WITH_BODY, errors
+
+blp = Blueprint(
+    "agents",
+    __name__,
+    url_prefix="/v1/agents",
+    description="Agents: registration, lifecycle events and history.",
+)
+
+
+def present(agent: Instance) -> dict[str, Any]:
+    """The agent's representation, with the events it may fire now."""
+    return presenters.agent(agent, core().agents.allowed_events(agent))
+
+
+def _created(agent: Instance) -> tuple[int, dict[str, Any], dict[str, str]]:
+    location = url_for("agents.Agent", agent_id=agent.id)
+    return 201, present(agent), {"Location": location, "ETag": agent.etag}
+
+
+def _fired(fired: Fired) -> tuple[int, dict[str, Any], dict[str, str]]:
+    body = {"agent": present(fired.instance), "transition": presenters.transition(fired.record)}
+    return 200, body, {"ETag": fired.instance.etag}
+
+
+@blp.route("")
+class Agents(MethodView):
+    @blp.arguments(AgentQuerySchema, location="query")
+    @blp.response(200, AgentSchema(many=True))
+    @blp.paginate()
+    @errors(blp)
+    def get(self, filters: dict, pagination_parameters: Any) -> list[dict]:
+        """List agents, filtered by state, machine or capability"""
+        offset, limit = offset_limit(pagination_parameters)
+        page = core().agents.list(Query(**filters, offset=offset, limit=limit))
+        pagination_parameters.item_count = page.total
+        return [present(agent) for agent in page.items]
+
+    @idempotent
+    @blp.arguments(AgentCreateSchema, required=False)
+    @blp.response(201, AgentSchema, headers={**LOCATION, **ETAG})
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409, *WITH_BODY)
+    def post(self, body: dict) -> Any:
+        """Register an agent
+
+        The agent starts in its machine's initial state. Without `id` one is generated.
+        404 when `machine` names no loaded definition.
+        """
+        agent = core().agents.register(
+            agent_id=body.get("id"),
+            name=body.get("name"),
+            machine=body["machine"],
+            capabilities=body["capabilities"],
+            metadata=body["metadata"],
+            idempotency=idempotency_for(_created),
+        )
+        status, payload, headers = _created(agent)
+        return json_response(payload, status, headers)
+
+
+@blp.route("/<string:agent_id>")
+class Agent(MethodView):
+    @blp.response(200, AgentSchema, headers=ETAG)
+    @blp.alt_response(304, description="Not modified (If-None-Match matched).")
+    @errors(blp, 404)
+    def get(self, agent_id: str) -> Any:
+        """Get an agent"""
+        agent = core().agents.get(agent_id)
+        if agent.etag.strip('"') in request.if_none_match:
+            return json_response(None, 304, {"ETag": agent.etag})
+        return json_response(present(agent), 200, {"ETag": agent.etag})
+
+    @blp.response(204)
+    @errors(blp, 404)
+    def delete(self, agent_id: str) -> Any:
+        """Deregister an agent, with its sessions and history"""
+        core().agents.deregister(agent_id)
+        return json_response(None, 204)
+
+
+@blp.route("/<string:agent_id>/events")
+class AgentEvents(MethodView):
+    @idempotent
+    @blp.arguments(EventSchema)
+    @blp.response(200, AgentEventResultSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY, IF_MATCH])
+    @errors(blp, 404, 409, 412, *WITH_BODY)
+    def post(self, body: dict, agent_id: str) -> Any:
+        """Fire a lifecycle event on an agent
+
+        409 when the event is not allowed in the agent's state (`errors.allowed_events`
+        lists those that are) or its conditions refuse it; 412 when `If-Match` is stale.
+        """
+        fired = core().agents.fire_event(
+            agent_id,
+            body["event"],
+            body["data"],
+            if_match=if_match(),
+            idempotency=idempotency_for(_fired),
+        )
+        status, payload, headers = _fired(fired)
+        return json_response(payload, status, headers)
+
+
+@blp.route("/<string:agent_id>/history")
+class AgentHistory(MethodView):
+    @blp.arguments(HistoryQuerySchema, location="query")
+    @blp.response(200, TransitionSchema(many=True))
+    @blp.paginate()
+    @errors(blp, 404)
+    def get(self, query: dict, agent_id: str, pagination_parameters: Any) -> list[dict]:
+        """An agent's transitions, oldest first; `since_seq` follows new ones"""
+        offset, limit = offset_limit(pagination_parameters)
+        page = core().agents.history(agent_id, query["since_seq"], offset, limit)
+        pagination_parameters.item_count = page.total
+        return [presenters.transition(record) for record in page.items]

@@ -1,0 +1,132 @@
+"""`/v1/machines`: the loaded definitions, their diagrams, and a validator for new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+
+from ...definitions import MachineDefinition, load_text
+from ...definitions.yamlsafe import parse_document, read_definition_text
+from ...engine.diagram import mermaid
+from ...errors import InvalidRequest
+from .. import presenters
+from ..http import core, json_response, text_response
+from ..schemas import (
+    DiagramQuerySchema,
+    MachineListQuerySchema,
+    MachineQuerySchema,
+    MachineSchema,
+    MachineSummarySchema,
+    ValidateQuerySchema,
+    ValidationResultSchema,
+)
+from ..smorest import Blueprint, parse_json_body
+from ._docs import WITH_BODY, errors
+
+blp = Blueprint(
+    "machines",
+    __name__,
+    url_prefix="/v1/machines",
+    description="Machine definitions: states, transitions, versions, diagrams.",
+)
+
+DEFINITION_TYPES = (
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "application/json",
+)
+
+
+def _find(name: str, version: int | None) -> tuple[MachineDefinition, list[int]]:
+    definitions = core().definitions
+    return definitions.get(name, version), definitions.versions(name)
+
+
+@blp.route("")
+class Machines(MethodView):
+    @blp.arguments(MachineListQuerySchema, location="query")
+    @blp.response(200, MachineSummarySchema(many=True))
+    @blp.paginate()
+    @errors(blp)
+    def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
+        """List machine definitions (latest version of each)"""
+        definitions = core().definitions
+        latest = definitions.latest(query.get("kind"))
+        pagination_parameters.item_count = len(latest)
+        first = pagination_parameters.first_item
+        page = latest[first : first + pagination_parameters.page_size]
+        return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
+
+
+@blp.route("/<string:name>")
+class Machine(MethodView):
+    @blp.arguments(MachineQuerySchema, location="query")
+    @blp.response(200, MachineSchema)
+    @errors(blp, 404)
+    def get(self, query: dict, name: str) -> Any:
+        """Get a machine's states and transitions (`version` for an older one)"""
+        definition, versions = _find(name, query.get("version"))
+        return json_response(presenters.machine(definition, versions))
+
+
+@blp.route("/<string:name>/diagram")
+class MachineDiagram(MethodView):
+    @blp.arguments(DiagramQuerySchema, location="query")
+    @blp.response(
+        200, {"type": "string"}, content_type="text/plain", description="A Mermaid stateDiagram-v2."
+    )
+    @errors(blp, 404)
+    def get(self, query: dict, name: str) -> Any:
+        """Draw a machine as a Mermaid stateDiagram-v2, optionally highlighting a state"""
+        definition, _ = _find(name, query.get("version"))
+        state = query.get("state")
+        if state is not None and state not in definition.state_names:
+            raise InvalidRequest(f"machine '{name}' has no state '{state}'", "state")
+        return text_response(mermaid(definition, current=state))
+
+
+@blp.route("/validate")
+class MachineValidation(MethodView):
+    @blp.arguments(ValidateQuerySchema, location="query")
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "description": "One definition: a YAML or JSON mapping.",
+            "content": {t: {"schema": {"type": "object"}} for t in DEFINITION_TYPES},
+        }
+    )
+    @blp.response(200, ValidationResultSchema)
+    @errors(blp, *WITH_BODY)
+    def post(self, query: dict) -> Any:
+        """Validate a definition without loading it
+
+        Answers the same `file:line: path: message` problems as `opscore machines check`;
+        a body that is not a YAML or JSON mapping at all is a 422 listing them.
+        """
+        text = _definition_text(query["file"])
+        result = load_text(text, query["file"], core().engine.callbacks)
+        definition = result.definition
+        summary = (
+            presenters.machine_summary(definition, [definition.version]) if definition else None
+        )
+        body = {
+            "valid": definition is not None,
+            "problems": [presenters.problem(p) for p in result.problems],
+            "machine": summary,
+        }
+        return json_response(body)
+
+
+def _definition_text(file: str) -> str:
+    """The request body as definition text; DefinitionError unless it is a YAML/JSON mapping."""
+    raw = request.get_data(cache=True)
+    if request.mimetype == "application/json":
+        parse_json_body(raw)
+        raw = raw.replace(b"\t", b" ")
+    text = read_definition_text(raw, file)
+    parse_document(text, file)
+    return text

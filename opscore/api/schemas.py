@@ -1,0 +1,211 @@
+"""Marshmallow schemas of the HTTP contract: request bodies and query strings are loaded with
+them; responses are built by `presenters` and documented (and contract-tested) by them."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..definitions.schemas import NAME_MAX, NAME_PATTERN
+from ..services.validation import (
+    CAPABILITY_PATTERN,
+    ID_PATTERN,
+    MAX_CAPABILITIES,
+)
+from ..services.validation import (
+    NAME_MAX as DISPLAY_NAME_MAX,
+)
+
+machine_name = validate.Regexp(NAME_PATTERN, error="must be a machine name")
+
+
+def _name(**kwargs) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(min=1, max=NAME_MAX), validate.Regexp(NAME_PATTERN)], **kwargs
+    )
+
+
+class StrictSchema(Schema):
+    """Unknown fields are a 422 naming them."""
+
+    class Meta:
+        unknown = RAISE
+
+
+# ---- requests --------------------------------------------------------------------------
+
+
+class AgentCreateSchema(StrictSchema):
+    id = fields.String(
+        validate=validate.Regexp(ID_PATTERN),
+        metadata={"description": "Client-given id; generated when absent."},
+    )
+    name = fields.String(validate=validate.Length(max=DISPLAY_NAME_MAX), allow_none=True)
+    machine = _name(load_default="agent", metadata={"description": "An `agent` machine."})
+    capabilities = fields.List(
+        fields.String(validate=validate.Regexp(CAPABILITY_PATTERN)),
+        validate=validate.Length(max=MAX_CAPABILITIES),
+        load_default=list,
+    )
+    metadata = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class EventSchema(StrictSchema):
+    event = _name(required=True, metadata={"description": "The event (trigger) to fire."})
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class SessionCreateSchema(StrictSchema):
+    machine = _name(load_default="session", metadata={"description": "A `session` machine."})
+    metadata = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class AgentQuerySchema(StrictSchema):
+    state = _name()
+    machine = _name()
+    capability = fields.String(validate=validate.Regexp(CAPABILITY_PATTERN))
+
+
+class SessionQuerySchema(StrictSchema):
+    state = _name()
+
+
+class HistoryQuerySchema(StrictSchema):
+    since_seq = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Only records with a greater sequence number."},
+    )
+
+
+class MachineQuerySchema(StrictSchema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class DiagramQuerySchema(MachineQuerySchema):
+    state = _name(metadata={"description": "Highlight this state."})
+
+
+class MachineListQuerySchema(StrictSchema):
+    kind = fields.String(validate=validate.OneOf(("agent", "session", "workflow")))
+
+
+class ValidateQuerySchema(StrictSchema):
+    file = fields.String(
+        load_default="request",
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The file name the problems should name."},
+    )
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+class MachineRefSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class AgentSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True, required=True)
+    machine = fields.Nested(MachineRefSchema, required=True)
+    state = fields.String(required=True)
+    allowed_events = fields.List(fields.String(), required=True)
+    capabilities = fields.List(fields.String(), required=True)
+    metadata = fields.Dict(required=True)
+    context = fields.Dict(
+        required=True, metadata={"description": "Variables the machine's actions keep."}
+    )
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    revision = fields.Integer(required=True)
+
+
+class SessionSchema(Schema):
+    id = fields.String(required=True)
+    agent_id = fields.String(required=True)
+    machine = fields.Nested(MachineRefSchema, required=True)
+    state = fields.String(required=True)
+    allowed_events = fields.List(fields.String(), required=True)
+    metadata = fields.Dict(required=True)
+    context = fields.Dict(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    revision = fields.Integer(required=True)
+
+
+class TransitionSchema(Schema):
+    seq = fields.Integer(required=True)
+    event = fields.String(required=True)
+    source = fields.String(required=True)
+    dest = fields.String(required=True)
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    data = fields.Dict(required=True)
+
+
+class AgentEventResultSchema(Schema):
+    agent = fields.Nested(AgentSchema, required=True)
+    transition = fields.Nested(TransitionSchema, required=True)
+
+
+class SessionEventResultSchema(Schema):
+    session = fields.Nested(SessionSchema, required=True)
+    transition = fields.Nested(TransitionSchema, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    version = fields.String(required=True)
+    store = fields.String(required=True)
+    machines = fields.Integer(required=True, metadata={"description": "Definitions loaded."})
+
+
+class MachineSummarySchema(Schema):
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    version = fields.Integer(required=True)
+    versions = fields.List(fields.Integer(), required=True)
+    description = fields.String(required=True)
+    content_hash = fields.String(required=True)
+
+
+class StateSpecSchema(Schema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    final = fields.Boolean(required=True)
+    on_enter = fields.List(fields.String(), required=True)
+    on_exit = fields.List(fields.String(), required=True)
+    allowed_events = fields.List(fields.String(), required=True)
+
+
+class TransitionSpecSchema(Schema):
+    trigger = fields.String(required=True)
+    sources = fields.List(fields.String(), required=True)
+    dest = fields.String(required=True)
+    conditions = fields.List(fields.String(), required=True)
+    unless = fields.List(fields.String(), required=True)
+    before = fields.List(fields.String(), required=True)
+    after = fields.List(fields.String(), required=True)
+    description = fields.String(required=True)
+
+
+class MachineSchema(MachineSummarySchema):
+    initial = fields.String(required=True)
+    states = fields.List(fields.Nested(StateSpecSchema), required=True)
+    transitions = fields.List(fields.Nested(TransitionSpecSchema), required=True)
+
+
+class ProblemSchema(Schema):
+    file = fields.String(required=True)
+    line = fields.Integer(required=True)
+    path = fields.String(required=True)
+    message = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(("error", "warning")))
+    text = fields.String(required=True, metadata={"description": "`file:line: path: message`"})
+
+
+class ValidationResultSchema(Schema):
+    valid = fields.Boolean(required=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    machine = fields.Nested(MachineSummarySchema, allow_none=True, required=True)
