@@ -16,6 +16,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+run: install
+	$(BIN)/opscore serve
+
 test: install
 	$(BIN)/pytest
 

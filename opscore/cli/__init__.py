@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .machines import machines
+from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(machines)
+main.add_command(serve)

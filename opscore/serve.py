@@ -1,0 +1,71 @@
+"""Serve the API with gunicorn, as `make run` does: `opscore serve`.
+
+While the store is in memory the service runs one process with threads, so every
+request sees the same state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn import glogging
+from gunicorn.app.base import BaseApplication
+from loguru import logger
+
+from .api.auth import DEV_API_KEY
+from .config import Settings
+from .logs import InterceptHandler
+
+
+class GunicornLogger(glogging.Logger):
+    """Gunicorn's own loggers, routed into the same JSON lines as the application's."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers = [InterceptHandler()]
+            log.propagate = False
+
+
+def _when_ready(server: Any) -> None:
+    host, port = server.address[0][:2] if server.address else ("?", 0)
+    logger.info("ready on http://{host}:{port}", host=host, port=port)
+
+
+class Server(BaseApplication):
+    """A gunicorn application serving one already-built Flask app."""
+
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        """One process with threads: the in-memory store is shared by every request."""
+        for key, value in {
+            "bind": f"{self.settings.host}:{self.settings.port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
+            "logger_class": GunicornLogger,
+            "when_ready": _when_ready,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "control_socket_disable": True,
+        }.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """The Flask app to serve."""
+        return self.app
+
+
+def serve(app: Flask, settings: Settings) -> None:
+    """Run the server until it is stopped."""
+    if app.extensions["opscore.keys"].development:
+        logger.warning(
+            "OPSCORE_API_KEYS is empty: accepting the development key {key} on loopback only",
+            key=DEV_API_KEY,
+        )
+    Server(app, settings).run()

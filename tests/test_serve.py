@@ -1,0 +1,78 @@
+"""`make run` serves the API; `opscore serve` refuses bad definitions and missing keys."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import TEST_MACHINES
+from .helpers import ROOT, free_port, running_server
+
+OPSCORE = str(Path(sys.executable).parent / "opscore")
+
+
+def test_serve_refuses_to_start_naming_every_invalid_definition(tmp_path):
+    for name in ("unknown_dest.yaml", "unknown_initial.yaml"):
+        shutil.copy(TEST_MACHINES / "invalid" / name, tmp_path / name)
+    result = subprocess.run(
+        [OPSCORE, "serve", "--port", str(free_port())],
+        env={"OPSCORE_MACHINES_DIR": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "refusing to start: invalid machine definitions",
+        f"{tmp_path / 'unknown_dest.yaml'}:13: transitions[0].dest: unknown state 'actve'",
+        f"{tmp_path / 'unknown_initial.yaml'}:4: initial: unknown state 'sleeping'",
+    ]
+
+
+def test_serve_refuses_a_public_address_without_keys():
+    result = subprocess.run(
+        [OPSCORE, "serve", "--host", "0.0.0.0", "--port", "1"],  # noqa: S104
+        env={"OPSCORE_API_KEYS": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "OPSCORE_API_KEYS is empty" in result.stderr
+
+
+def _quickstart() -> list[tuple[str, str]]:
+    """(command, expected output) pairs of the README's curl quickstart."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("In a second terminal:", 1)[1].split("```console\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    return [(lines[i][2:], lines[i + 1]) for i in range(0, len(lines), 2)]
+
+
+@pytest.mark.skipif(
+    shutil.which("curl") is None or shutil.which("make") is None,
+    reason="needs curl and make, as the README does",
+)
+def test_make_run_serves_the_readme_quickstart_as_written():
+    port = free_port()
+    with running_server(
+        ["make", "--no-print-directory", "run"],
+        {"OPSCORE_PORT": str(port), "OPSCORE_API_KEYS": ""},
+        port,
+    ):
+        for command, expected in _quickstart():
+            command = command.replace("localhost:8000", f"localhost:{port}")
+            result = subprocess.run(
+                ["bash", "-c", command], capture_output=True, text=True, timeout=30, check=False
+            )
+            assert result.returncode == 0, command
+            pattern = ".*".join(map(re.escape, expected.split("...")))
+            assert re.fullmatch(pattern, result.stdout.strip()), (command, result.stdout)
