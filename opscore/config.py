@@ -50,6 +50,8 @@ class Settings:
     api_keys: str = ""
     max_body_bytes: int = 1024 * 1024
     threads: int = 8
+    workers: int = 4
+    queue_capacity: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,4 +84,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "port": _port,
     "max_body_bytes": _positive_int,
     "threads": _positive_int,
+    "workers": int,
+    "queue_capacity": _positive_int,
 }

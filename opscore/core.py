@@ -1,38 +1,54 @@
-"""`OpsCore` wires definitions, engine, store and services together for Python callers."""
+"""`OpsCore` wires definitions, engine, store, queue, services and workers together."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+import random
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .callbacks import CallbackRegistry, default_registry
+from .clock import SystemClock
 from .config import Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
+from .queue import MemoryWorkQueue
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
+from .services.runner import StepRunner, WorkerPool
+from .services.runs import RunService
 from .services.sessions import SessionService
 from .store import MemoryStore, Store
+from .tasks import TaskRegistry
+from .tasks.builtin import default_tasks
+
+DEFAULT_WORKERS = 4
 
 
 class OpsCore:
-    """The services of one Ops-Core process over one store."""
+    """The services of one Ops-Core process over one store (and its work queue)."""
 
     def __init__(
         self,
         definitions: DefinitionRegistry,
-        store: Store,
+        store: Store | None = None,
         callbacks: CallbackRegistry = default_registry,
-        clock: Callable[[], float] = time.time,
+        tasks: TaskRegistry = default_tasks,
+        clock: Any = None,
+        rng: random.Random | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self.definitions = definitions
-        self.store = store
+        self.store = store or MemoryStore(clock=self.clock, queue=MemoryWorkQueue(clock=self.clock))
+        self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
-        self.lifecycle = Lifecycle(store, self.engine, clock=clock)
+        self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
+        self.runs = RunService(self.lifecycle, self.agents, rng)
+        self.runner = StepRunner(self.runs, tasks, services=self)
         self.warnings: list[Problem] = []
+        self._pool: WorkerPool | None = None
 
     @classmethod
     def from_paths(
@@ -40,17 +56,36 @@ class OpsCore:
         paths: Iterable[str | Path],
         store: Store | None = None,
         callbacks: CallbackRegistry = default_registry,
-        **kwargs: object,
+        tasks: TaskRegistry = default_tasks,
+        **kwargs: Any,
     ) -> OpsCore:
         """Load every definition under `paths` (DefinitionError if any is invalid)."""
         definitions = DefinitionRegistry()
-        warnings = definitions.load(paths, callbacks)
-        core = cls(definitions, store or MemoryStore(), callbacks, **kwargs)
+        warnings = definitions.load(paths, callbacks, task_types=tasks)
+        core = cls(definitions, store, callbacks, tasks, **kwargs)
         core.warnings = warnings
         return core
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None = None) -> OpsCore:
         """An OpsCore configured by `settings`, with an in-memory store unless given one."""
-        store = store or MemoryStore(settings.history_cap, settings.idempotency_ttl)
-        return cls.from_paths([settings.machines_dir], store)
+        clock = SystemClock()
+        store = store or MemoryStore(
+            settings.history_cap,
+            settings.idempotency_ttl,
+            clock,
+            MemoryWorkQueue(settings.queue_capacity, clock),
+        )
+        return cls.from_paths([settings.machines_dir], store, clock=clock)
+
+    def start(self, workers: int = DEFAULT_WORKERS) -> None:
+        """Start the worker threads that run workflow steps (idempotent)."""
+        if self._pool is None and workers > 0:
+            self._pool = WorkerPool(self.store.queue, self.runner, workers)
+            self._pool.start()
+
+    def stop(self) -> None:
+        """Stop the worker threads, letting busy ones finish their item."""
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None

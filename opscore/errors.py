@@ -170,6 +170,26 @@ class IdempotencyKeyTaken(OpsCoreError):
         self.key = key
 
 
+class QueueFull(OpsCoreError):
+    """The work queue is at its bound; try again after `retry_after` seconds."""
+
+    def __init__(self, capacity: int, retry_after: int = 1) -> None:
+        super().__init__(f"the work queue is full ({capacity} tasks); retry later")
+        self.capacity = capacity
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class StepNotWaiting(Conflict):
+    """A report for a step that is not waiting for one (reported twice, or never handed out)."""
+
+    def __init__(self, run_id: str, step: str, status: str | None) -> None:
+        what = f"is {status}" if status else "is not the current step"
+        super().__init__(f"step '{step}' of run '{run_id}' {what}; it takes no report")
+        self.run_id = run_id
+        self.step = step
+
+
 class InvalidRequest(OpsCoreError):
     """The request is well-formed but its content cannot be accepted."""
 

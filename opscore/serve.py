@@ -1,7 +1,8 @@
 """Serve the API with gunicorn, as `make run` does: `opscore serve`.
 
 While the store is in memory the service runs one process with threads, so every
-request sees the same state.
+request sees the same state. The step workers start in that process after gunicorn
+forks it (threads do not survive a fork).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ class GunicornLogger(glogging.Logger):
             log.propagate = False
 
 
+def _start_workers(worker: Any) -> None:
+    """In the gunicorn worker process (after the fork), start the step workers."""
+    app = worker.wsgi
+    app.extensions["opscore"].start(app.extensions["opscore.settings"].workers)
+
+
 def _when_ready(server: Any) -> None:
     host, port = server.address[0][:2] if server.address else ("?", 0)
     logger.info("ready on http://{host}:{port}", host=host, port=port)
@@ -50,6 +57,7 @@ class Server(BaseApplication):
             "threads": self.settings.threads,
             "logger_class": GunicornLogger,
             "when_ready": _when_ready,
+            "post_worker_init": _start_workers,
             "graceful_timeout": 10,
             "keepalive": 5,
             "control_socket_disable": True,

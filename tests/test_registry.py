@@ -29,7 +29,12 @@ def agent_v2(callbacks):
 def test_shipped_machines_load_without_problems(callbacks):
     registry = DefinitionRegistry()
     assert registry.load([MACHINES], callbacks) == []
-    assert [d.name for d in registry.latest()] == ["agent", "session"]
+    assert [d.name for d in registry.latest()] == [
+        "agent",
+        "fetch_report",
+        "review_document",
+        "session",
+    ]
 
 
 def test_new_version_is_added_beside_the_old_one(definitions, agent_v2):

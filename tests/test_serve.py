@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .conftest import TEST_MACHINES
 from .helpers import ROOT, free_port, running_server
+from .workflows.conftest import wait_for
 
 OPSCORE = str(Path(sys.executable).parent / "opscore")
 
@@ -76,3 +79,34 @@ def test_make_run_serves_the_readme_quickstart_as_written():
             assert result.returncode == 0, command
             pattern = ".*".join(map(re.escape, expected.split("...")))
             assert re.fullmatch(pattern, result.stdout.strip()), (command, result.stdout)
+
+
+def test_served_workers_run_a_workflow_to_completion(tmp_path):
+    shutil.copytree(ROOT / "machines", tmp_path / "machines")
+    (tmp_path / "machines" / "workflows" / "hello.yaml").write_text(
+        "kind: workflow\nname: hello\nversion: 1\nstart: greet\nsteps:\n"
+        "  greet: {task: noop, params: {hello: $.input.name}, next: succeeded}\n"
+    )
+    port = free_port()
+    env = {"OPSCORE_MACHINES_DIR": str(tmp_path / "machines"), "OPSCORE_API_KEYS": "k"}
+    with running_server([OPSCORE, "serve", "--port", str(port)], env, port) as url:
+        started = _call(url, "POST", "/v1/workflows/hello/runs", {"input": {"name": "ops"}})
+        assert started["status"] == "running"
+
+        def finished():
+            run = _call(url, "GET", f"/v1/runs/{started['id']}")
+            return run if run["status"] != "running" else None
+
+        assert wait_for(finished)["output"] == {"hello": "ops"}
+
+
+def _call(url: str, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310
+        f"{url}{path}",
+        data=data,
+        method=method,
+        headers={"X-API-Key": "k", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())

@@ -15,7 +15,7 @@ from ..logs import configure_logging
 from . import errors
 from .auth import API_KEY_HEADER, KeyRing
 from .http import json_response
-from .resources import agents, docs, health, machines, sessions
+from .resources import agents, docs, health, machines, runs, sessions, workflows
 from .smorest import SECURITY_SCHEME, Api, JsonParser
 
 PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset"})
@@ -69,7 +69,7 @@ def create_app(
     app.json.sort_keys = False  # keep the field order of the representations
     app.extensions.update({"opscore": ops, "opscore.keys": keys, "opscore.settings": settings})
     api = app.extensions["opscore.api"] = Api(app)
-    for blueprint in (health.blp, agents.blp, sessions.blp, machines.blp):
+    for blueprint in (health.blp, agents.blp, sessions.blp, machines.blp, workflows.blp, runs.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     errors.init_app(app)

@@ -38,6 +38,8 @@ def _status_and_errors(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | Non
             return 409, _transition(error)
         case e.AlreadyExists() | e.Conflict():
             return 409, None
+        case e.QueueFull():
+            return 429, {"capacity": error.capacity, "retry_after": error.retry_after}
         case e.PreconditionFailed():
             return 412, {"etag": error.current_etag}
         case e.IdempotencyKeyReused():

@@ -43,6 +43,12 @@ def if_match() -> set[str] | None:
     return {f'"{tag}"' for tag in header.as_set()}
 
 
+def page_of(items: list, pagination: Any) -> list:
+    """The requested page of an in-memory list, recording its length for X-Pagination."""
+    pagination.item_count = len(items)
+    return items[pagination.first_item : pagination.first_item + pagination.page_size]
+
+
 def offset_limit(pagination: Any) -> tuple[int, int]:
     """flask-smorest pagination parameters as (offset, limit)."""
     return pagination.first_item, pagination.page_size

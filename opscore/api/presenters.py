@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..store import Instance, TransitionRecord
+from ..workflows.template import TERMINAL_STATES
 
 
 def timestamp(epoch: float) -> str:
@@ -112,4 +113,90 @@ def problem(item: Any) -> dict[str, Any]:
         "message": item.message,
         "severity": item.severity,
         "text": str(item),
+    }
+
+
+def _attempt(record: dict[str, Any]) -> dict[str, Any]:
+    attempt = {
+        "attempt": record["attempt"],
+        "started_at": timestamp(record["started_at"]),
+        "outcome": record.get("outcome", "running"),
+    }
+    if "ended_at" in record:
+        attempt["ended_at"] = timestamp(record["ended_at"])
+    for key in ("error", "output", "retry_in"):
+        if key in record:
+            attempt[key] = record[key]
+    return attempt
+
+
+def run(instance: Instance, template: Any) -> dict[str, Any]:
+    """A workflow run as the API shows it: state, current step, steps with their attempts."""
+    context = instance.context
+    pending = context.get("pending")
+    steps = [
+        {
+            "name": name,
+            "status": record.get("status"),
+            "attempts": [_attempt(a) for a in record.get("attempts", ())],
+            "output": record.get("output"),
+            "error": record.get("error"),
+        }
+        for name in template.steps
+        if (record := context["steps"].get(name)) is not None
+    ]
+    return {
+        "id": instance.id,
+        "workflow": {"name": instance.machine, "version": instance.version},
+        "state": instance.state,
+        "status": instance.state if instance.state in TERMINAL_STATES else "running",
+        "current_step": pending["step"] if pending else None,
+        "pending": _pending(pending),
+        "agent_id": instance.agent_id,
+        "input": context["input"],
+        "output": context.get("output"),
+        "error": context.get("error"),
+        "steps": steps,
+        "created_at": timestamp(instance.created_at),
+        "updated_at": timestamp(instance.updated_at),
+        "revision": instance.revision,
+    }
+
+
+def _pending(pending: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not pending:
+        return None
+    shown = {
+        key: pending[key] for key in ("step", "attempt", "status", "agent_id") if key in pending
+    }
+    if "due" in pending:
+        shown["due"] = timestamp(pending["due"])
+    return shown
+
+
+def agent_task(instance: Instance) -> dict[str, Any]:
+    """A step waiting for an agent's report."""
+    pending = instance.context["pending"]
+    attempts = instance.context["steps"][pending["step"]]["attempts"]
+    return {
+        "run_id": instance.id,
+        "workflow": {"name": instance.machine, "version": instance.version},
+        "step": pending["step"],
+        "attempt": pending["attempt"],
+        "agent_id": pending["agent_id"],
+        "request": pending.get("request", {}),
+        "waiting_since": timestamp(attempts[-1]["started_at"]),
+    }
+
+
+def workflow(definition: Any, versions: list[int]) -> dict[str, Any]:
+    """A workflow template: its steps as written, start, input schema, binding, timeout."""
+    spec = definition.spec
+    return {
+        **machine_summary(definition, versions),
+        "start": spec["start"],
+        "timeout": spec.get("timeout"),
+        "input": spec.get("input"),
+        "agent": spec.get("agent"),
+        "steps": {name: dict(step) for name, step in spec["steps"].items()},
     }

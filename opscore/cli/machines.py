@@ -11,6 +11,7 @@ from ..callbacks import default_registry
 from ..definitions import DefinitionError, DefinitionRegistry, MachineDefinition
 from ..engine.diagram import mermaid
 from ..errors import NotFound
+from ..tasks.builtin import default_tasks
 
 DEFAULT_DIR = "machines"
 
@@ -21,8 +22,9 @@ def _default_dir() -> str:
 
 def _load(paths: tuple[str, ...]) -> tuple[DefinitionRegistry, list]:
     default_registry.load_entry_points()
+    default_tasks.load_entry_points()
     registry = DefinitionRegistry()
-    warnings = registry.load(paths or (_default_dir(),), default_registry)
+    warnings = registry.load(paths or (_default_dir(),), default_registry, task_types=default_tasks)
     return registry, warnings
 
 

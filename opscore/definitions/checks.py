@@ -129,21 +129,27 @@ def _names(
             yield doc.problem((*path, k), f"unknown {what} '{name}' (not in the registry{hint})")
 
 
-def _reachability(doc: Document, data: dict) -> Iterator[Problem]:
-    edges: dict[str, set[str]] = {s["name"]: set() for s in data["states"]}
-    for transition in data["transitions"]:
-        for source in expand_sources(transition["source"], data["states"]):
-            edges.setdefault(source, set()).add(transition["dest"])
-    seen = {data["initial"]}
+def unreachable(initial: str, edges: dict[str, set[str]], names: list[str]) -> list[str]:
+    """The names (in order) that no path of `edges` reaches from `initial`."""
+    seen = {initial}
     queue = deque(seen)
     while queue:
         for nxt in edges.get(queue.popleft(), ()):
             if nxt not in seen:
                 seen.add(nxt)
                 queue.append(nxt)
+    return [name for name in names if name not in seen]
+
+
+def _reachability(doc: Document, data: dict) -> Iterator[Problem]:
+    edges: dict[str, set[str]] = {s["name"]: set() for s in data["states"]}
+    for transition in data["transitions"]:
+        for source in expand_sources(transition["source"], data["states"]):
+            edges.setdefault(source, set()).add(transition["dest"])
+    lost = set(unreachable(data["initial"], edges, [s["name"] for s in data["states"]]))
     for i, state in enumerate(data["states"]):
         name = state["name"]
-        if name not in seen:
+        if name in lost:
             yield doc.problem(
                 ("states", i), f"unreachable state '{name}' (no path from '{data['initial']}')"
             )

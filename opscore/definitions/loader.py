@@ -98,7 +98,9 @@ def load_machine(doc: Document, callbacks: CallbackNames, options: dict) -> tupl
     return build_machine(data, doc), problems
 
 
-def build_machine(data: dict, doc: Document, spec: dict | None = None) -> MachineDefinition:
+def build_machine(
+    data: dict, doc: Document, spec: dict | None = None, workflow: Any = None
+) -> MachineDefinition:
     """Build the immutable definition from validated, checked data."""
     states = tuple(
         StateSpec(
@@ -136,4 +138,5 @@ def build_machine(data: dict, doc: Document, spec: dict | None = None) -> Machin
         lines=MappingProxyType({key: doc.line_of((key,)) for key in ("kind", "name", "version")}),
         content_hash=content_hash(spec if spec is not None else data),
         spec=MappingProxyType(spec or {}),
+        workflow=workflow,
     )

@@ -57,8 +57,10 @@ class MachineDefinition:
     content_hash: str = ""
     # Lines of the top-level keys, for problems found after loading (version clashes).
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    # Kind-specific parts (a workflow's steps) as read-only data.
+    # Kind-specific parts (a workflow's steps) as read-only data, and, for a workflow,
+    # the template built from them.
     spec: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    workflow: Any = None
 
     @property
     def key(self) -> tuple[str, int]:

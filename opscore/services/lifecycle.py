@@ -1,23 +1,25 @@
-"""What agents, sessions and runs share: create, fire under a lock, commit atomically, log."""
+"""What agents, sessions and runs share: create, change under a lock, commit atomically, log."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
 from ..engine import Engine
 from ..errors import InvalidRequest, PreconditionFailed, RevisionConflict
+from ..queue import WorkItem
 from ..store import Instance, Page, Query, Store, TransitionRecord
 from ..store.records import EMPTY
 from .idempotency import IdempotentRequest
 from .locks import StripedLocks
 
 MAX_CONFLICT_RETRIES = 8
+MACHINE_KIND_OF = {"agent": "agent", "session": "session", "run": "workflow"}
 
 _TRANSITION_MESSAGES = {
     "agent": "agent {agent_id} {event}: {source} -> {dest}",
@@ -31,11 +33,24 @@ _CREATED_MESSAGES = {
 
 @dataclass(frozen=True)
 class Fired:
-    """The outcome of one committed event."""
+    """The outcome of one committed change; `record` is None when no event fired."""
 
     previous: Instance
     instance: Instance
-    record: TransitionRecord
+    record: TransitionRecord | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to commit: an event to fire (or None), the context to keep, work to queue."""
+
+    event: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] | None = None
+    work: Sequence[WorkItem] = ()
+
+
+Planner = Callable[[Instance], Plan | None]
 
 
 def new_id() -> str:
@@ -65,11 +80,12 @@ class Lifecycle:
         *,
         instance_id: str | None = None,
         idempotency: IdempotentRequest | None = None,
+        work: Callable[[Instance], Sequence[WorkItem]] | None = None,
         **attributes: Any,
     ) -> Instance:
         """Store a new instance in its machine's initial state, pinned to the latest version."""
         definition = self.engine.definitions.get(machine)
-        if definition.kind != kind:
+        if definition.kind != MACHINE_KIND_OF[kind]:
             raise InvalidRequest(
                 f"machine '{machine}' is a {definition.kind} machine, not {kind}", "machine"
             )
@@ -84,7 +100,7 @@ class Lifecycle:
             **attributes,
         )
         record = idempotency.record(instance, now) if idempotency else None
-        self.store.insert(instance, record)
+        self.store.insert(instance, record, work(instance) if work else ())
         logger.info(
             _CREATED_MESSAGES[kind],
             state=instance.state,
@@ -103,29 +119,59 @@ class Lifecycle:
         if_match: Collection[str] | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> Fired:
-        """Fire `event` on one instance and commit it with its record, or change nothing.
+        """Fire `event` on one instance and commit it with its record, or change nothing."""
+
+        def plan(current: Instance) -> Plan:
+            if if_match is not None and current.etag not in if_match:
+                raise PreconditionFailed(instance_id, current.etag)
+            return Plan(event, data)
+
+        fired = self.transact(kind, instance_id, plan, idempotency=idempotency)
+        assert fired is not None
+        return fired
+
+    def transact(
+        self,
+        kind: str,
+        instance_id: str,
+        planner: Planner,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Fired | None:
+        """Read the instance, let `planner` decide, commit the plan atomically; None if no plan.
 
         Writes to one instance are serialized by its lock here and by the store's
-        revision check across processes; a lost race is retried a bounded number of times.
+        revision check across processes; a lost race is retried a bounded number of
+        times, calling `planner` again on the fresh instance.
         """
         for attempt in range(MAX_CONFLICT_RETRIES):
             with self.locks.of(instance_id):
                 previous = self.store.get(kind, instance_id)
-                if if_match is not None and previous.etag not in if_match:
-                    raise PreconditionFailed(instance_id, previous.etag)
-                now = self.clock()
-                instance, record = self.engine.fire(previous, event, data, now)
-                fired = Fired(previous, instance, record)
-                kept = idempotency.record(fired, now) if idempotency else None
+                plan = planner(previous)
+                if plan is None:
+                    return None
+                fired = self._apply(previous, plan)
+                kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
                 try:
-                    record = self.store.commit(instance, previous.revision, record, kept)
+                    self.store.commit(
+                        fired.instance, previous.revision, fired.record, kept, plan.work
+                    )
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
                         raise
                     continue
-            self._log(instance, record)
+            if fired.record is not None:
+                self._log(fired.instance, fired.record)
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply(self, previous: Instance, plan: Plan) -> Fired:
+        now = self.clock()
+        base = previous if plan.context is None else previous.evolve(context=plan.context)
+        if plan.event is None:
+            instance = base.evolve(revision=previous.revision + 1, updated_at=now)
+            return Fired(previous, instance, None)
+        instance, record = self.engine.fire(base, plan.event, plan.data, now)
+        return Fired(previous, instance, record)
 
     def history(
         self, kind: str, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100

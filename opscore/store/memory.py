@@ -6,9 +6,11 @@ import itertools
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from itertools import islice
 
 from ..errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from ..queue import MemoryWorkQueue, WorkItem
 from .base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 
@@ -16,7 +18,10 @@ MAX_IDEMPOTENCY_RECORDS = 100_000
 
 
 class MemoryStore:
-    """Instances in dicts, histories in capped deques; one lock makes each write atomic."""
+    """Instances in dicts, histories in capped deques; one lock makes each write atomic.
+
+    Its work queue is in memory too, so queued work is handed over inside the same lock.
+    """
 
     kind = "memory"
 
@@ -25,9 +30,11 @@ class MemoryStore:
         history_cap: int = DEFAULT_HISTORY_CAP,
         idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
         clock=time.time,
+        queue: MemoryWorkQueue | None = None,
     ) -> None:
         self.history_cap = history_cap
         self.idempotency_ttl = idempotency_ttl
+        self.queue = queue or MemoryWorkQueue()
         self._clock = clock
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
@@ -35,13 +42,22 @@ class MemoryStore:
         self._gids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def insert(self, instance: Instance, idempotency: IdempotencyRecord | None = None) -> None:
-        """Add a new instance (AlreadyExists if its id is taken)."""
+    def insert(
+        self,
+        instance: Instance,
+        idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
+    ) -> None:
+        """Add a new instance and admit its first work; on AlreadyExists or QueueFull, nothing."""
         with self._lock:
             table = self._instances.setdefault(instance.kind, {})
             if instance.id in table:
                 raise AlreadyExists(instance.kind, instance.id)
-            self._claim_idempotency(idempotency)
+            if idempotency is not None and self._live_idempotency(idempotency.key):
+                raise IdempotencyKeyTaken(idempotency.key)
+            if work:
+                self.queue.admit(work)
+            self._keep_idempotency(idempotency)
             table[instance.id] = instance
 
     def get(self, kind: str, instance_id: str) -> Instance:
@@ -70,8 +86,9 @@ class MemoryStore:
         expected_revision: int,
         record: TransitionRecord | None = None,
         idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
     ) -> TransitionRecord | None:
-        """Replace the instance and append its record, atomically."""
+        """Replace the instance, append its record and queue its follow-up work, atomically."""
         with self._lock:
             table = self._instances.get(instance.kind, {})
             current = table.get(instance.id)
@@ -79,7 +96,9 @@ class MemoryStore:
                 raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
             if current.revision != expected_revision:
                 raise RevisionConflict(instance.id, expected_revision)
-            self._claim_idempotency(idempotency)
+            if idempotency is not None and self._live_idempotency(idempotency.key):
+                raise IdempotencyKeyTaken(idempotency.key)
+            self._keep_idempotency(idempotency)
             table[instance.id] = instance
             if record is not None:
                 record.gid = next(self._gids)
@@ -87,6 +106,8 @@ class MemoryStore:
                 if history is None:
                     history = self._histories[instance.id] = deque(maxlen=self.history_cap)
                 history.append(record)
+            if work:
+                self.queue.offer(work)
         return record
 
     def history(
@@ -100,13 +121,16 @@ class MemoryStore:
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""
+        return self._live_idempotency(key)
+
+    def _live_idempotency(self, key: str) -> IdempotencyRecord | None:
         record = self._idempotency.get(key)
         if record is None or record.created_at < self._clock() - self.idempotency_ttl:
             return None
         return record
 
-    def _claim_idempotency(self, record: IdempotencyRecord | None) -> None:
-        """Store `record` unless its key is live already; call with the lock held."""
+    def _keep_idempotency(self, record: IdempotencyRecord | None) -> None:
+        """Store `record`, dropping expired (and, past the cap, the oldest) ones; lock held."""
         if record is None:
             return
         horizon = self._clock() - self.idempotency_ttl
@@ -115,7 +139,4 @@ class MemoryStore:
             or next(iter(self._idempotency.values())).created_at < horizon
         ):
             self._idempotency.popitem(last=False)
-        existing = self._idempotency.get(record.key)
-        if existing is not None and existing.created_at >= horizon:
-            raise IdempotencyKeyTaken(record.key)
         self._idempotency[record.key] = record

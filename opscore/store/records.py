@@ -174,6 +174,7 @@ class Query:
     machine: str | None = None
     capability: str | None = None
     agent_id: str | None = None
+    waiting_for: str | None = None
     offset: int = 0
     limit: int = 50
 
@@ -184,7 +185,16 @@ class Query:
             and (self.machine is None or instance.machine == self.machine)
             and (self.agent_id is None or instance.agent_id == self.agent_id)
             and (self.capability is None or self.capability in instance.capabilities)
+            and (self.waiting_for is None or waiting_for(instance) == self.waiting_for)
         )
+
+
+def waiting_for(instance: Instance) -> str | None:
+    """The agent a run's current step waits on, if it waits on one."""
+    pending = instance.context.get("pending") if instance.kind == "run" else None
+    if pending and pending.get("status") == "waiting":
+        return pending.get("agent_id")
+    return None
 
 
 @dataclass(frozen=True)

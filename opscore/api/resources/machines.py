@@ -12,7 +12,7 @@ from ...definitions.yamlsafe import parse_document, read_definition_text
 from ...engine.diagram import mermaid
 from ...errors import InvalidRequest
 from .. import presenters
-from ..http import core, json_response, text_response
+from ..http import core, json_response, page_of, text_response
 from ..schemas import (
     DiagramQuerySchema,
     MachineListQuerySchema,
@@ -55,10 +55,7 @@ class Machines(MethodView):
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
         """List machine definitions (latest version of each)"""
         definitions = core().definitions
-        latest = definitions.latest(query.get("kind"))
-        pagination_parameters.item_count = len(latest)
-        first = pagination_parameters.first_item
-        page = latest[first : first + pagination_parameters.page_size]
+        page = page_of(definitions.latest(query.get("kind")), pagination_parameters)
         return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
 
 

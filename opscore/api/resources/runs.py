@@ -1,0 +1,160 @@
+"""`/v1/runs`: inspect, cancel and redrive runs; agents pick up and report their steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+
+from ...services.lifecycle import Fired
+from ...store import Query
+from .. import presenters
+from ..http import core, json_response, offset_limit
+from ..idempotency import idempotency_for, idempotent
+from ..schemas import HistoryQuerySchema, TransitionSchema
+from ..smorest import Blueprint
+from ..workflow_schemas import (
+    AgentTaskSchema,
+    RunQuerySchema,
+    RunSchema,
+    RunTransitionSchema,
+    StepCompleteSchema,
+    StepFailSchema,
+)
+from ._docs import ETAG, IDEMPOTENCY_KEY, WITH_BODY, errors
+from .workflows import present_run
+
+blp = Blueprint(
+    "runs",
+    __name__,
+    url_prefix="/v1",
+    description="Workflow runs: progress, history, cancel, redrive, agent steps.",
+)
+
+
+def _changed(fired: Fired) -> tuple[int, dict[str, Any], dict[str, str]]:
+    transition = presenters.transition(fired.record) if fired.record else None
+    return (
+        200,
+        {"run": present_run(fired.instance), "transition": transition},
+        {"ETag": fired.instance.etag},
+    )
+
+
+def _answer(fired: Fired) -> Any:
+    status, payload, headers = _changed(fired)
+    return json_response(payload, status, headers)
+
+
+@blp.route("/runs")
+class Runs(MethodView):
+    @blp.arguments(RunQuerySchema, location="query")
+    @blp.response(200, RunSchema(many=True))
+    @blp.paginate()
+    @errors(blp)
+    def get(self, filters: dict, pagination_parameters: Any) -> list[dict]:
+        """List runs, filtered by workflow, state or agent"""
+        offset, limit = offset_limit(pagination_parameters)
+        query = Query(
+            machine=filters.get("workflow"),
+            state=filters.get("state"),
+            agent_id=filters.get("agent_id"),
+            offset=offset,
+            limit=limit,
+        )
+        page = core().runs.list(query)
+        pagination_parameters.item_count = page.total
+        return [present_run(run) for run in page.items]
+
+
+@blp.route("/runs/<string:run_id>")
+class Run(MethodView):
+    @blp.response(200, RunSchema, headers=ETAG)
+    @blp.alt_response(304, description="Not modified (If-None-Match matched).")
+    @errors(blp, 404)
+    def get(self, run_id: str) -> Any:
+        """Get a run: state, current step, steps with attempts, input, output, error"""
+        run = core().runs.get(run_id)
+        if run.etag.strip('"') in request.if_none_match:
+            return json_response(None, 304, {"ETag": run.etag})
+        return json_response(present_run(run), 200, {"ETag": run.etag})
+
+
+@blp.route("/runs/<string:run_id>/history")
+class RunHistory(MethodView):
+    @blp.arguments(HistoryQuerySchema, location="query")
+    @blp.response(200, TransitionSchema(many=True))
+    @blp.paginate()
+    @errors(blp, 404)
+    def get(self, query: dict, run_id: str, pagination_parameters: Any) -> list[dict]:
+        """A run's transitions, oldest first; `since_seq` follows new ones"""
+        offset, limit = offset_limit(pagination_parameters)
+        page = core().runs.history(run_id, query["since_seq"], offset, limit)
+        pagination_parameters.item_count = page.total
+        return [presenters.transition(record) for record in page.items]
+
+
+@blp.route("/runs/<string:run_id>/cancel")
+class RunCancel(MethodView):
+    @idempotent
+    @blp.response(200, RunTransitionSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409)
+    def post(self, run_id: str) -> Any:
+        """Cancel a run that has not finished (409 otherwise)"""
+        return _answer(core().runs.cancel(run_id, idempotency=idempotency_for(_changed)))
+
+
+@blp.route("/runs/<string:run_id>/redrive")
+class RunRedrive(MethodView):
+    @idempotent
+    @blp.response(200, RunTransitionSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409)
+    def post(self, run_id: str) -> Any:
+        """Restart a failed run at the step that failed; finished steps are not run again"""
+        return _answer(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
+
+
+@blp.route("/runs/<string:run_id>/steps/<string:step>/complete")
+class StepComplete(MethodView):
+    @idempotent
+    @blp.arguments(StepCompleteSchema)
+    @blp.response(200, RunTransitionSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409, *WITH_BODY)
+    def post(self, body: dict, run_id: str, step: str) -> Any:
+        """An agent reports its step done with an output (409 unless the step waits for it)"""
+        fired = core().runs.complete_step(
+            run_id, step, body["output"], idempotency=idempotency_for(_changed)
+        )
+        return _answer(fired)
+
+
+@blp.route("/runs/<string:run_id>/steps/<string:step>/fail")
+class StepFail(MethodView):
+    @idempotent
+    @blp.arguments(StepFailSchema)
+    @blp.response(200, RunTransitionSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409, *WITH_BODY)
+    def post(self, body: dict, run_id: str, step: str) -> Any:
+        """An agent reports its step failed; the step's retriers and catchers apply"""
+        fired = core().runs.fail_step(
+            run_id, step, body["error"], body["message"], idempotency=idempotency_for(_changed)
+        )
+        return _answer(fired)
+
+
+@blp.route("/agents/<string:agent_id>/tasks")
+class AgentTasks(MethodView):
+    @blp.response(200, AgentTaskSchema(many=True))
+    @blp.paginate()
+    @errors(blp, 404)
+    def get(self, agent_id: str, pagination_parameters: Any) -> list[dict]:
+        """The steps waiting for this agent to report them complete or failed"""
+        offset, limit = offset_limit(pagination_parameters)
+        page = core().runs.tasks_for_agent(agent_id, offset, limit)
+        pagination_parameters.item_count = page.total
+        return [presenters.agent_task(run) for run in page.items]

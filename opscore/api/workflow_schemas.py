@@ -1,0 +1,133 @@
+"""Marshmallow schemas of the workflow and run endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..services.validation import ID_PATTERN
+from ..tasks import ERROR_NAME
+from .schemas import MachineRefSchema, MachineSummarySchema, StrictSchema, _name
+
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+
+
+# ---- requests --------------------------------------------------------------------------
+
+
+class RunStartSchema(StrictSchema):
+    input = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": "Validated against the workflow's schema."},
+    )
+    agent_id = fields.String(
+        validate=validate.Regexp(ID_PATTERN),
+        metadata={"description": "Bind the run to this agent."},
+    )
+
+
+class RunQuerySchema(StrictSchema):
+    workflow = _name()
+    state = _name()
+    agent_id = fields.String(validate=validate.Regexp(ID_PATTERN))
+
+
+class StepCompleteSchema(StrictSchema):
+    output = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The step's output (any JSON)."},
+    )
+
+
+class StepFailSchema(StrictSchema):
+    error = fields.String(
+        required=True,
+        validate=validate.Regexp(ERROR_NAME),
+        metadata={"description": "An error name the retriers can match."},
+    )
+    message = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class WorkflowQuerySchema(StrictSchema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+class ErrorInfoSchema(Schema):
+    name = fields.String(required=True)
+    message = fields.String(required=True)
+    step = fields.String()
+
+
+class AttemptSchema(Schema):
+    attempt = fields.Integer(required=True)
+    started_at = fields.String(required=True, metadata={"format": "date-time"})
+    ended_at = fields.String(metadata={"format": "date-time"})
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "running, succeeded, failed, timed out or cancelled"},
+    )
+    error = fields.Nested(ErrorInfoSchema)
+    output = fields.Raw(allow_none=True)
+    retry_in = fields.Float(metadata={"description": "Seconds until the retry (policy delay)."})
+
+
+class StepStateSchema(Schema):
+    name = fields.String(required=True)
+    status = fields.String(required=True, allow_none=True)
+    attempts = fields.List(fields.Nested(AttemptSchema), required=True)
+    output = fields.Raw(required=True, allow_none=True)
+    error = fields.Nested(ErrorInfoSchema, required=True, allow_none=True)
+
+
+class PendingSchema(Schema):
+    step = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    status = fields.String(required=True)
+    agent_id = fields.String()
+    due = fields.String(metadata={"format": "date-time"})
+
+
+class RunSchema(Schema):
+    id = fields.String(required=True)
+    workflow = fields.Nested(MachineRefSchema, required=True)
+    state = fields.String(
+        required=True, metadata={"description": "A step, or succeeded, failed, cancelled."}
+    )
+    status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
+    current_step = fields.String(required=True, allow_none=True)
+    pending = fields.Nested(PendingSchema, required=True, allow_none=True)
+    agent_id = fields.String(required=True, allow_none=True)
+    input = fields.Dict(required=True)
+    output = fields.Raw(required=True, allow_none=True)
+    error = fields.Nested(ErrorInfoSchema, required=True, allow_none=True)
+    steps = fields.List(fields.Nested(StepStateSchema), required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    revision = fields.Integer(required=True)
+
+
+class RunTransitionSchema(Schema):
+    run = fields.Nested(RunSchema, required=True)
+    transition = fields.Dict(required=True, allow_none=True)
+
+
+class AgentTaskSchema(Schema):
+    run_id = fields.String(required=True)
+    workflow = fields.Nested(MachineRefSchema, required=True)
+    step = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    agent_id = fields.String(required=True)
+    request = fields.Dict(required=True)
+    waiting_since = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class WorkflowSchema(MachineSummarySchema):
+    start = fields.String(required=True)
+    timeout = fields.Float(required=True, allow_none=True, metadata={"description": "Seconds."})
+    input = fields.Dict(required=True, allow_none=True, metadata={"description": "JSON Schema."})
+    agent = fields.Dict(required=True, allow_none=True)
+    steps = fields.Dict(required=True)

@@ -1,0 +1,115 @@
+"""Marshmallow schemas for the shape of `workflow` templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from ..workflows.choice import condition_problems
+from ..workflows.durations import parse_duration
+from .schemas import TEXT_MAX, Name, StrictSchema, name_validators
+
+STEP_KINDS = ("task", "choice", "wait")
+MAX_STEPS = 200
+_ERROR_NAME = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class Duration(fields.Field):
+    """`500ms`, `30s`, `5m`, `1h`, loaded as seconds."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class RetrierSchema(StrictSchema):
+    errors = fields.List(_ERROR_NAME, required=True, validate=validate.Length(min=1))
+    interval = Duration(load_default=1.0)
+    backoff_rate = fields.Float(load_default=2.0, validate=validate.Range(min=1.0, max=100.0))
+    max_attempts = fields.Integer(
+        strict=True, load_default=3, validate=validate.Range(min=0, max=100)
+    )
+    max_delay = Duration(load_default=None)
+    jitter = fields.String(load_default="none", validate=validate.OneOf(("full", "none")))
+
+
+class CatcherSchema(StrictSchema):
+    errors = fields.List(_ERROR_NAME, required=True, validate=validate.Length(min=1))
+    next = Name(required=True)
+
+
+class Condition(fields.Dict):
+    """A choice condition; its shape is checked by `condition_problems`."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problems = condition_problems(value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class ChoiceRuleSchema(StrictSchema):
+    when = Condition(required=True)
+    next = Name(required=True)
+
+
+class StepSchema(StrictSchema):
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    task = Name()
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+    next = Name()
+    timeout = Duration()
+    retry = fields.List(fields.Nested(RetrierSchema), load_default=list)
+    catch = fields.List(fields.Nested(CatcherSchema), load_default=list)
+    choice = fields.List(fields.Nested(ChoiceRuleSchema), validate=validate.Length(min=1))
+    default = Name()
+    wait = Duration()
+
+    @validates_schema(pass_original=True)
+    def one_kind(self, data: dict, original: Any, **_: Any) -> None:
+        """A step is exactly one of task, choice or wait, with only the fields that kind uses."""
+        kinds = [kind for kind in STEP_KINDS if kind in data]
+        if len(kinds) != 1:
+            raise ValidationError("a step needs exactly one of: task, choice, wait")
+        kind = kinds[0]
+        if kind in ("task", "wait") and "next" not in data:
+            raise ValidationError("Missing data for required field.", "next")
+        allowed = _FIELDS_OF[kind] | {"description"}
+        misplaced = sorted(set(original) - allowed) if isinstance(original, dict) else []
+        if misplaced:
+            raise ValidationError(f"a {kind} step cannot have: {', '.join(misplaced)}")
+
+
+_FIELDS_OF = {
+    "task": {"task", "params", "next", "timeout", "retry", "catch"},
+    "choice": {"choice", "default"},
+    "wait": {"wait", "next"},
+}
+
+
+class AgentBindingSchema(StrictSchema):
+    on_start = Name()
+    on_success = Name()
+    on_failure = Name()
+    on_cancel = Name()
+
+
+class WorkflowSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.Equal("workflow"))
+    name = Name(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    input = fields.Dict(keys=fields.String())
+    timeout = Duration()
+    agent = fields.Nested(AgentBindingSchema)
+    start = Name(required=True)
+    steps = fields.Dict(
+        keys=fields.String(validate=name_validators),
+        values=fields.Raw(),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_STEPS),
+    )

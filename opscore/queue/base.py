@@ -1,0 +1,46 @@
+"""Work items and the queue protocol that the memory and SQL queues implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+DISPATCH = "dispatch"  # run a step attempt (also used for retries, due later)
+RESUME = "resume"  # a sleeping step's delay is over
+STEP_TIMEOUT = "step_timeout"  # a step attempt ran out of time
+RUN_TIMEOUT = "run_timeout"  # the whole run ran out of time
+KINDS = (DISPATCH, RESUME, STEP_TIMEOUT, RUN_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of work for a run; stale items (the run moved on) are dropped by the runner."""
+
+    kind: str
+    run_id: str
+    step: str = ""
+    attempt: int = 0
+    due: float = 0.0
+
+
+class WorkQueue(Protocol):
+    """Ready work is bounded by `capacity` (queued plus being worked on); timers are not.
+
+    `admit` refuses new work when the bound is reached (QueueFull); `offer` never
+    refuses: work past the bound waits, due, until a slot frees.
+    """
+
+    capacity: int
+
+    def admit(self, items: Iterable[WorkItem]) -> None: ...
+
+    def offer(self, items: Iterable[WorkItem]) -> None: ...
+
+    def claim(self, timeout: float) -> WorkItem | None: ...
+
+    def done(self, item: WorkItem) -> None: ...
+
+    def close(self) -> None: ...
+
+    def depth(self) -> int: ...

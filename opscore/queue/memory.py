@@ -1,0 +1,117 @@
+"""An in-memory work queue: a bounded deque of ready items and a heap of timers."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+
+from ..clock import SystemClock
+from ..errors import QueueFull
+from .base import WorkItem
+
+DEFAULT_CAPACITY = 1000
+IDLE_WAIT = 1.0
+
+
+class MemoryWorkQueue:
+    """Ready items plus claimed ones never exceed `capacity`; due timers go before new work."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, clock=None) -> None:
+        self.capacity = capacity
+        self.clock = clock or SystemClock()
+        self._ready: deque[WorkItem] = deque()
+        self._timers: list[tuple[float, int, WorkItem]] = []
+        self._busy = 0
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.clock.on_advance(self._wake)
+
+    def admit(self, items: Iterable[WorkItem]) -> None:
+        """Queue new work, or raise QueueFull (changing nothing) when no slot is free."""
+        items = list(items)
+        with self._cond:
+            self._promote()
+            ready = [item for item in items if item.due <= self.clock.now()]
+            if len(ready) > self._free():
+                raise QueueFull(self.capacity)
+            self._push(items)
+
+    def offer(self, items: Iterable[WorkItem]) -> None:
+        """Queue follow-up work; what does not fit waits as a due timer."""
+        with self._cond:
+            self._push(items)
+
+    def claim(self, timeout: float = IDLE_WAIT) -> WorkItem | None:
+        """The next ready item (call `done` after it), or None after `timeout` real seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._closed:
+                self._promote()
+                if self._ready:
+                    self._busy += 1
+                    return self._ready.popleft()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(min(remaining, self._until_next_timer(), IDLE_WAIT))
+            return None
+
+    def done(self, item: WorkItem) -> None:
+        """Release the slot of a claimed item."""
+        with self._cond:
+            self._busy -= 1
+            self._promote()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Wake every waiting worker; `claim` returns None from now on."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def depth(self) -> int:
+        """Items ready to run (not counting claimed ones or future timers)."""
+        return len(self._ready)
+
+    def busy(self) -> int:
+        """Items claimed by workers and not yet done."""
+        return self._busy
+
+    def timers(self) -> int:
+        """Items waiting for their time (retries, waits, timeouts)."""
+        return len(self._timers)
+
+    def next_due(self) -> float | None:
+        """When the earliest timer is due, if any."""
+        with self._cond:
+            return self._timers[0][0] if self._timers else None
+
+    def _free(self) -> int:
+        return self.capacity - len(self._ready) - self._busy
+
+    def _push(self, items: Iterable[WorkItem]) -> None:
+        for item in items:
+            heapq.heappush(self._timers, (item.due, next(self._order), item))
+        self._promote()
+        self._cond.notify_all()
+
+    def _promote(self) -> None:
+        """Move due timers into the ready deque while slots are free."""
+        now = self.clock.now()
+        while self._timers and self._timers[0][0] <= now and self._free() > 0:
+            self._ready.append(heapq.heappop(self._timers)[2])
+
+    def _until_next_timer(self) -> float:
+        if not self._timers:
+            return IDLE_WAIT
+        return max(0.0, self._timers[0][0] - self.clock.now())
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._promote()
+            self._cond.notify_all()

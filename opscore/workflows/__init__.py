@@ -1,0 +1,1 @@
+"""Workflow templates as data: durations, references, choice rules, retry policies."""

@@ -1,0 +1,128 @@
+"""Fixtures for workflow runs: a manual clock, counted tasks, workers, and a flaky server."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from opscore.api import create_app
+from opscore.clock import ManualClock
+from opscore.core import OpsCore
+from opscore.definitions import DefinitionRegistry
+from opscore.queue import MemoryWorkQueue
+from opscore.store import MemoryStore
+from opscore.tasks.builtin import builtin_tasks
+
+from ..conftest import API_KEY, MACHINES, TEST_MACHINES
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.002)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def calls():
+    """(run_id, step) -> how many times the `counted` task ran for it."""
+    return Counter()
+
+
+@pytest.fixture
+def tasks(calls):
+    registry = builtin_tasks()
+    lock = threading.Lock()
+
+    @registry.task("counted")
+    def counted(ctx):
+        with lock:
+            calls[(ctx.run_id, ctx.step)] += 1
+        return dict(ctx.params)
+
+    return registry
+
+
+@pytest.fixture
+def capacity():
+    return 100
+
+
+@pytest.fixture
+def workflow_core(callbacks, tasks, clock, capacity):
+    definitions = DefinitionRegistry()
+    definitions.load([MACHINES, TEST_MACHINES / "workflows"], callbacks, task_types=tasks)
+    store = MemoryStore(history_cap=200, clock=clock, queue=MemoryWorkQueue(capacity, clock))
+    core = OpsCore(definitions, store, callbacks, tasks, clock=clock, rng=random.Random(7))
+    core.start(4)
+    yield core
+    core.stop()
+
+
+@pytest.fixture
+def app(workflow_core):
+    return create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=workflow_core)
+
+
+class FlakyServer:
+    """A local HTTP server answering 503 `failures` times, then 200 with a JSON report."""
+
+    def __init__(self, failures: int, status: int = 503) -> None:
+        self.failures = failures
+        self.status = status
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.hits += 1
+                if server.hits <= server.failures:
+                    self.send_response(server.status)
+                    self.end_headers()
+                    return
+                body = json.dumps({"report": "ok", "hits": server.hits}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/report"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def flaky_server():
+    servers = []
+
+    def make(failures: int, status: int = 503) -> FlakyServer:
+        servers.append(FlakyServer(failures, status))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()

@@ -1,0 +1,92 @@
+"""Workflow templates: every broken one is reported at its place; the shipped ones load."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from opscore.cli import main
+from opscore.definitions import load_file
+from opscore.tasks.builtin import builtin_tasks
+
+from ..conftest import MACHINES, TEST_MACHINES
+
+INVALID = TEST_MACHINES / "invalid_workflows"
+EXPECTED = {
+    "all_not_alone.yaml": "14: steps.second.retry[0].errors: ALL must stand alone, in the last "
+    "retry rule",
+    "backoff_rate_below_one.yaml": "15: steps.second.retry[0].backoff_rate: Must be greater than "
+    "or equal to 1.0 and less than or equal to 100.0.",
+    "bad_duration.yaml": "15: steps.second.retry[0].interval: 'soon' is not a duration "
+    "(use 500ms, 30s, 5m or 1h)",
+    "catch_all_not_last.yaml": "9: steps.risky.catch[0].errors: ALL must stand alone, in the "
+    "last catch rule",
+    "choice_bad_operator.yaml": "8: steps.pick.choice[0].when: unknown operator(s): bigger_than "
+    "(use equals, not_equals, in, exists, greater_than, "
+    "greater_or_equal, less_than, less_or_equal)",
+    "http_without_url.yaml": "11: steps.second.params: task 'http' needs the parameter 'url'",
+    "input_schema_invalid.yaml": "5: input.type: not a valid JSON Schema: 'objekt' is not valid "
+    "under any of the given schemas",
+    "negative_max_attempts.yaml": "15: steps.second.retry[0].max_attempts: Must be greater than "
+    "or equal to 0 and less than or equal to 100.",
+    "reference_bad_root.yaml": "12: steps.second.params.url: '$.inputs.url' must start with one "
+    "of: $.input, $.steps, $.run, $.error",
+    "reference_to_unknown_step.yaml": "12: steps.second.params.url: '$.steps.third.output' names "
+    "no step of this workflow",
+    "reserved_step_name.yaml": "6: steps.failed: 'failed' is a reserved state; name the step "
+    "otherwise",
+    "task_and_wait.yaml": "6: steps.first: a step needs exactly one of: task, choice, wait",
+    "task_with_default.yaml": "6: steps.first: a task step cannot have: default",
+    "unknown_jitter.yaml": "15: steps.second.retry[0].jitter: Must be one of: full, none.",
+    "unknown_next.yaml": "8: steps.first.next: unknown step 'secnd'",
+    "unknown_start.yaml": "4: start: unknown step 'zeroth'",
+    "unknown_task_type.yaml": "7: steps.first.task: unknown task type 'teleport'",
+    "unreachable_step.yaml": "9: steps.second: unreachable step 'second' (no path from 'first')",
+}
+
+
+def test_every_broken_template_has_an_expectation():
+    assert sorted(p.name for p in INVALID.iterdir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
+def test_broken_template_reports_one_problem_at_its_place(callbacks, name, expected):
+    result = load_file(INVALID / name, callbacks, task_types=builtin_tasks())
+    assert result.definition is None
+    assert [str(p) for p in result.problems] == [f"{INVALID / name}:{expected}"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cli_check_of_a_broken_template_exits_1(name):
+    result = CliRunner().invoke(main, ["machines", "check", str(INVALID / name)])
+    assert (result.exit_code, result.output) == (1, f"{INVALID / name}:{EXPECTED[name]}\n")
+
+
+@pytest.mark.parametrize("name", ["fetch_report.yaml", "review_document.yaml"])
+def test_shipped_templates_load_as_run_machines(callbacks, name):
+    result = load_file(MACHINES / "workflows" / name, callbacks, task_types=builtin_tasks())
+    definition = result.definition
+    assert result.problems == []
+    assert definition.kind == "workflow"
+    assert {"succeeded", "failed", "cancelled"} <= set(definition.state_names)
+    assert definition.final_states == {"succeeded", "cancelled"}
+    assert definition.workflow.start == definition.initial
+
+
+def test_run_machine_events_follow_the_template(callbacks):
+    definition = load_file(MACHINES / "workflows" / "fetch_report.yaml", callbacks).definition
+    assert definition.allowed_events("fetch") == (
+        "succeed",
+        "catch_record_outage",
+        "fail",
+        "cancel",
+    )
+    assert definition.allowed_events("give_up") == (
+        "choose_succeeded",
+        "choose_failed",
+        "fail",
+        "cancel",
+    )
+    assert definition.allowed_events("failed") == tuple(
+        f"redrive_{s}" for s in ("fetch", "summarize", "record_outage", "give_up")
+    )
