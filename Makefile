@@ -17,6 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 run: install
+	$(BIN)/opscore db upgrade
 	$(BIN)/opscore serve
 
 test: install

@@ -52,6 +52,9 @@ class Settings:
     threads: int = 8
     workers: int = 4
     queue_capacity: int = 1000
+    database_url: str = "sqlite:///var/opscore.db"
+    sqlite_synchronous: str = "FULL"
+    processes: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -66,6 +69,18 @@ class Settings:
                 except ValueError as error:
                     raise ConfigError(f"{variable}={env[variable]!r}: {error}") from None
         return cls(**{**values, **overrides})
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether state lives in this process only (`memory://`)."""
+        return self.database_url == "memory://"
+
+    @property
+    def web_processes(self) -> int:
+        """Gunicorn processes: one for the in-memory store, else `processes` (default 2)."""
+        if self.in_memory:
+            return 1
+        return self.processes if self.processes > 0 else 2
 
     @property
     def is_loopback(self) -> bool:
@@ -86,4 +101,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "threads": _positive_int,
     "workers": int,
     "queue_capacity": _positive_int,
+    "processes": int,
 }

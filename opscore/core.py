@@ -15,10 +15,12 @@ from .engine import Engine
 from .queue import MemoryWorkQueue
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
-from .services.runner import StepRunner, WorkerPool
+from .services.runner import StepRunner
 from .services.runs import RunService
 from .services.sessions import SessionService
+from .services.workers import WorkerPool
 from .store import MemoryStore, Store
+from .store.factory import open_store
 from .tasks import TaskRegistry
 from .tasks.builtin import default_tasks
 
@@ -67,16 +69,16 @@ class OpsCore:
         return core
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store | None = None) -> OpsCore:
-        """An OpsCore configured by `settings`, with an in-memory store unless given one."""
+    def from_settings(cls, settings: Settings) -> OpsCore:
+        """An OpsCore configured by `settings`: its definitions, and the store its URL names."""
         clock = SystemClock()
-        store = store or MemoryStore(
-            settings.history_cap,
-            settings.idempotency_ttl,
-            clock,
-            MemoryWorkQueue(settings.queue_capacity, clock),
+        definitions = DefinitionRegistry()
+        warnings = definitions.load(
+            [settings.machines_dir], default_registry, task_types=default_tasks
         )
-        return cls.from_paths([settings.machines_dir], store, clock=clock)
+        core = cls(definitions, open_store(settings, clock), clock=clock)
+        core.warnings = warnings
+        return core
 
     def start(self, workers: int = DEFAULT_WORKERS) -> None:
         """Start the worker threads that run workflow steps (idempotent)."""

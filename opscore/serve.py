@@ -1,8 +1,9 @@
 """Serve the API with gunicorn, as `make run` does: `opscore serve`.
 
-While the store is in memory the service runs one process with threads, so every
-request sees the same state. The step workers start in that process after gunicorn
-forks it (threads do not survive a fork).
+With the in-memory store the service runs one process with threads, so every request
+sees the same state; with a SQL store it runs several (OPSCORE_PROCESSES, default 2),
+all sharing the database. Step workers start in each process after gunicorn forks it
+(threads do not survive a fork).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ class GunicornLogger(glogging.Logger):
 
 
 def _start_workers(worker: Any) -> None:
-    """In the gunicorn worker process (after the fork), start the step workers."""
+    """In each gunicorn worker process (after the fork), reconnect and start step workers."""
     app = worker.wsgi
-    app.extensions["opscore"].start(app.extensions["opscore.settings"].workers)
+    core = app.extensions["opscore"]
+    if hasattr(core.store, "after_fork"):
+        core.store.after_fork()
+    core.start(app.extensions["opscore.settings"].workers)
 
 
 def _when_ready(server: Any) -> None:
@@ -49,10 +53,10 @@ class Server(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        """One process with threads: the in-memory store is shared by every request."""
+        """Gunicorn's settings: one process for the in-memory store, several for SQL."""
         for key, value in {
             "bind": f"{self.settings.host}:{self.settings.port}",
-            "workers": 1,
+            "workers": self.settings.web_processes,
             "worker_class": "gthread",
             "threads": self.settings.threads,
             "logger_class": GunicornLogger,

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from opscore.callbacks import builtin_callbacks
+from opscore.clock import SystemClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.logs import configure_logging
-from opscore.store import MemoryStore
+
+from .backends import BACKENDS, close_store, database_url, make_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MACHINES = ROOT / "machines"
@@ -33,10 +35,24 @@ def definitions(callbacks):
     return registry
 
 
+@pytest.fixture(autouse=True)
+def _in_memory_by_default(monkeypatch):
+    """Nothing a test starts writes a database into the project unless it asks to."""
+    monkeypatch.setenv("OPSCORE_DATABASE_URL", "memory://")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    """The database URL of one backend: memory://, a SQLite file, or PostgreSQL."""
+    return database_url(request.param, tmp_path)
+
+
 @pytest.fixture
-def core(definitions, callbacks):
-    """An OpsCore over the shipped definitions and an empty in-memory store."""
-    return OpsCore(definitions, MemoryStore(history_cap=50), callbacks)
+def core(definitions, callbacks, backend):
+    """An OpsCore over the shipped definitions and an empty store of each backend."""
+    store = make_store(backend, SystemClock(), history_cap=50)
+    yield OpsCore(definitions, store, callbacks)
+    close_store(store)
 
 
 @pytest.fixture

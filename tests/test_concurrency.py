@@ -8,12 +8,15 @@ import threading
 
 import pytest
 
+from opscore.clock import SystemClock
 from opscore.core import OpsCore
 from opscore.errors import TransitionError
-from opscore.store import MemoryStore
+
+from .backends import close_store, make_store
 
 THREADS = 16
-FIRES_PER_THREAD = 200
+# Each SQL commit reaches the disk, so fewer fires keep the SQL variants quick.
+FIRES_IN_MEMORY, FIRES_IN_SQL = 200, 25
 
 
 @pytest.fixture
@@ -27,17 +30,18 @@ def eager_thread_switching():
 
 @pytest.mark.usefixtures("eager_thread_switching")
 def test_sixteen_threads_firing_at_one_agent_leave_a_contiguous_matching_history(
-    definitions,
-    callbacks,
+    definitions, callbacks, backend
 ):
-    core = OpsCore(definitions, MemoryStore(history_cap=THREADS * FIRES_PER_THREAD), callbacks)
+    fires = FIRES_IN_MEMORY if backend == "memory://" else FIRES_IN_SQL
+    store = make_store(backend, SystemClock(), history_cap=THREADS * fires)
+    core = OpsCore(definitions, store, callbacks)
     agent = core.agents.register()
     start = threading.Barrier(THREADS)
     successes = [0] * THREADS
 
     def hammer(index: int) -> None:
         start.wait()
-        for i in range(FIRES_PER_THREAD):
+        for i in range(fires):
             event = ("activate", "complete", "pause", "resume")[(index + i) % 4]
             try:
                 core.agents.fire_event(agent.id, event)
@@ -51,8 +55,9 @@ def test_sixteen_threads_firing_at_one_agent_leave_a_contiguous_matching_history
     for thread in threads:
         thread.join()
 
-    history = core.agents.history(agent.id, limit=THREADS * FIRES_PER_THREAD).items
+    history = core.agents.history(agent.id, limit=THREADS * fires).items
     final = core.agents.get(agent.id)
+    close_store(store)
     assert sum(successes) > 0
     assert len(history) == sum(successes)
     assert [r.seq for r in history] == list(range(1, len(history) + 1))

@@ -64,13 +64,14 @@ def _quickstart() -> list[tuple[str, str]]:
     shutil.which("curl") is None or shutil.which("make") is None,
     reason="needs curl and make, as the README does",
 )
-def test_make_run_serves_the_readme_quickstart_as_written():
+def test_make_run_serves_the_readme_quickstart_as_written(tmp_path):
     port = free_port()
-    with running_server(
-        ["make", "--no-print-directory", "run"],
-        {"OPSCORE_PORT": str(port), "OPSCORE_API_KEYS": ""},
-        port,
-    ):
+    env = {
+        "OPSCORE_PORT": str(port),
+        "OPSCORE_API_KEYS": "",
+        "OPSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'quickstart.db'}",
+    }
+    with running_server(["make", "--no-print-directory", "run"], env, port):
         for command, expected in _quickstart():
             command = command.replace("localhost:8000", f"localhost:{port}")
             result = subprocess.run(
@@ -102,11 +103,28 @@ def test_served_workers_run_a_workflow_to_completion(tmp_path):
 
 def _call(url: str, method: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         f"{url}{path}",
         data=data,
         method=method,
         headers={"X-API-Key": "k", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+def test_worker_refuses_the_in_memory_store():
+    result = subprocess.run(
+        [OPSCORE, "worker"],
+        env={"OPSCORE_DATABASE_URL": "memory://"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "refusing to start: opscore worker needs a shared database, not memory://\n"
+    )

@@ -124,7 +124,7 @@ def _attempt(record: dict[str, Any]) -> dict[str, Any]:
     }
     if "ended_at" in record:
         attempt["ended_at"] = timestamp(record["ended_at"])
-    for key in ("error", "output", "retry_in"):
+    for key in ("error", "output", "retry_in", "worker"):
         if key in record:
             attempt[key] = record[key]
     return attempt

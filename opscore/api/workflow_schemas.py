@@ -73,6 +73,7 @@ class AttemptSchema(Schema):
     error = fields.Nested(ErrorInfoSchema)
     output = fields.Raw(allow_none=True)
     retry_in = fields.Float(metadata={"description": "Seconds until the retry (policy delay)."})
+    worker = fields.String(metadata={"description": "The worker (host:pid:...) that ran it."})
 
 
 class StepStateSchema(Schema):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .db import db
 from .machines import machines
 from .serve import serve
+from .worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,5 +17,7 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
+main.add_command(db)
 main.add_command(machines)
 main.add_command(serve)
+main.add_command(worker)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ..config import ConfigError, Settings
-from ..definitions import DefinitionError
+from ..config import Settings
+from .startup import refuse_to_start_on_bad_setup
 
 
 @click.command()
@@ -19,15 +17,7 @@ def serve(host: str | None, port: int | None) -> None:
     from ..serve import serve as run_server
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    try:
+    with refuse_to_start_on_bad_setup():
         settings = Settings.from_env(**overrides)
         app = create_app(settings)
-    except DefinitionError as error:
-        click.echo("refusing to start: invalid machine definitions", err=True)
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
-    except ConfigError as error:
-        click.echo(f"refusing to start: {error}", err=True)
-        sys.exit(1)
     run_server(app, settings)

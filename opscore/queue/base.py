@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 DISPATCH = "dispatch"  # run a step attempt (also used for retries, due later)
@@ -22,6 +23,9 @@ class WorkItem:
     step: str = ""
     attempt: int = 0
     due: float = 0.0
+    # Set by durable queues: the row's id, and whether an earlier claim's lease ran out.
+    id: int | None = field(default=None, compare=False)
+    redelivered: bool = field(default=False, compare=False)
 
 
 class WorkQueue(Protocol):
@@ -37,9 +41,13 @@ class WorkQueue(Protocol):
 
     def offer(self, items: Iterable[WorkItem]) -> None: ...
 
-    def claim(self, timeout: float) -> WorkItem | None: ...
+    def claim(self, timeout: float, stop: threading.Event | None = None) -> WorkItem | None: ...
 
     def done(self, item: WorkItem) -> None: ...
+
+    def renew(self, items: Iterable[WorkItem]) -> None: ...
+
+    def wake(self) -> None: ...
 
     def close(self) -> None: ...
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
+import socket
 import threading
 import time
 from collections import deque
@@ -29,6 +31,7 @@ class MemoryWorkQueue:
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.clock.on_advance(self._wake)
 
     def admit(self, items: Iterable[WorkItem]) -> None:
@@ -46,11 +49,13 @@ class MemoryWorkQueue:
         with self._cond:
             self._push(items)
 
-    def claim(self, timeout: float = IDLE_WAIT) -> WorkItem | None:
+    def claim(
+        self, timeout: float = IDLE_WAIT, stop: threading.Event | None = None
+    ) -> WorkItem | None:
         """The next ready item (call `done` after it), or None after `timeout` real seconds."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not self._closed:
+            while not self._closed and not (stop and stop.is_set()):
                 self._promote()
                 if self._ready:
                     self._busy += 1
@@ -67,6 +72,14 @@ class MemoryWorkQueue:
             self._busy -= 1
             self._promote()
             self._cond.notify()
+
+    def renew(self, items: Iterable[WorkItem]) -> None:
+        """Claims in memory hold no lease: nothing to renew."""
+
+    def wake(self) -> None:
+        """Wake every waiting worker (so a stopping pool does not wait out its claim)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Wake every waiting worker; `claim` returns None from now on."""

@@ -40,16 +40,18 @@ class RunPlans:
         self.clock = clock
         self.rng = rng
 
-    def begin(self, run: Instance, pending: dict) -> Plan:
+    def begin(self, run: Instance, pending: dict, worker: str | None = None) -> Plan:
         """Start the pending attempt: a task runs, a choice chooses, a wait waits."""
         step = self.template(run).step(pending["step"])
         now = self.clock()
         if step.kind == "choice":
             return self.chosen(run, step)
         if step.kind == "wait":
-            context = rundata.start_attempt(run.context, now, status="sleeping", result=None)
+            context = rundata.start_attempt(
+                run.context, now, worker, status="sleeping", result=None
+            )
             return Plan(None, {}, context, [item(RESUME, run.id, pending, now + step.wait)])
-        context = rundata.start_attempt(run.context, now, status="running")
+        context = rundata.start_attempt(run.context, now, worker, status="running")
         timer = [item(STEP_TIMEOUT, run.id, pending, now + step.timeout)] if step.timeout else []
         return Plan(None, {}, context, timer)
 

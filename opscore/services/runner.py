@@ -7,21 +7,18 @@ garbage) becomes an outcome of its own attempt only; the worker goes on.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
 from loguru import logger
 
-from ..queue.base import DISPATCH, RESUME, RUN_TIMEOUT, STEP_TIMEOUT, WorkItem, WorkQueue
+from ..queue.base import DISPATCH, RESUME, RUN_TIMEOUT, STEP_TIMEOUT, WorkItem
 from ..tasks import Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from ..workflows import rundata
 from ..workflows.paths import PathError, resolve
 from ..workflows.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
 from .runs import RunService
 from .validation import MAX_JSON_BYTES
-
-CLAIM_WAIT = 0.5
 
 
 class StepRunner:
@@ -32,10 +29,10 @@ class StepRunner:
         self.tasks = tasks
         self.services = services
 
-    def process(self, item: WorkItem) -> None:
-        """Do what `item` asks; items the run has moved past change nothing."""
+    def process(self, item: WorkItem, worker: str | None = None) -> None:
+        """Do what `item` asks (on `worker`); items the run has moved past change nothing."""
         if item.kind == DISPATCH:
-            self._dispatch(item)
+            self._dispatch(item, worker)
         elif item.kind == RESUME:
             self.runs.resume(item)
         elif item.kind == STEP_TIMEOUT:
@@ -43,8 +40,10 @@ class StepRunner:
         elif item.kind == RUN_TIMEOUT:
             self.runs.time_out_run(item.run_id)
 
-    def _dispatch(self, item: WorkItem) -> None:
-        fired = self.runs.begin_attempt(item)
+    def _dispatch(self, item: WorkItem, worker: str | None) -> None:
+        if item.redelivered:
+            self.runs.recover_attempt(item)
+        fired = self.runs.begin_attempt(item, worker)
         pending = fired.instance.context.get("pending") if fired else None
         if not pending or pending["status"] != "running":
             return
@@ -106,46 +105,3 @@ def _output_problem(output: Any) -> str | None:
     if size > MAX_JSON_BYTES:
         return f"the task's output is {size} bytes; the limit is {MAX_JSON_BYTES}"
     return None
-
-
-class WorkerPool:
-    """A fixed number of threads draining one work queue."""
-
-    def __init__(self, queue: WorkQueue, runner: StepRunner, size: int) -> None:
-        self.queue = queue
-        self.runner = runner
-        self.size = size
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        """Start the threads (once)."""
-        if self._threads:
-            return
-        for index in range(self.size):
-            thread = threading.Thread(
-                target=self._work, name=f"opscore-worker-{index}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking work, wake idle threads and wait for busy ones to finish."""
-        self._stop.set()
-        self.queue.close()
-        for thread in self._threads:
-            thread.join(timeout)
-
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            item = self.queue.claim(CLAIM_WAIT)
-            if item is None:
-                continue
-            try:
-                self.runner.process(item)
-            except Exception:
-                logger.exception(
-                    "work item {kind} for run {run_id} failed", kind=item.kind, run_id=item.run_id
-                )
-            finally:
-                self.queue.done(item)

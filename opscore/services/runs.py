@@ -27,7 +27,7 @@ from ..errors import (
 from ..queue.base import RUN_TIMEOUT, WorkItem
 from ..store import Instance, Page, Query, TransitionRecord
 from ..workflows import rundata
-from ..workflows.retry import TIMEOUT
+from ..workflows.retry import TIMEOUT, WORKER_LOST
 from ..workflows.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
 from .agents import AgentService
 from .idempotency import IdempotentRequest
@@ -164,9 +164,11 @@ class RunService:
 
     # ---- attempts, as the workers settle them ------------------------------------------
 
-    def begin_attempt(self, item: WorkItem) -> Fired | None:
+    def begin_attempt(self, item: WorkItem, worker: str | None = None) -> Fired | None:
         """Start the queued attempt `item` names: a task runs, a choice chooses, a wait waits."""
-        return self._attempt(item, STARTABLE, self.plans.begin)
+        return self._attempt(
+            item, STARTABLE, lambda run, pending: self.plans.begin(run, pending, worker)
+        )
 
     def succeed_attempt(self, item: WorkItem, output: Any) -> Fired | None:
         """The attempt finished with `output`."""
@@ -196,6 +198,13 @@ class RunService:
         """A sleeping attempt's time is up: it succeeds with its kept result."""
         return self._attempt(
             item, ("sleeping",), lambda run, p: self.plans.succeeded(run, p, p.get("result"))
+        )
+
+    def recover_attempt(self, item: WorkItem) -> Fired | None:
+        """The worker running this attempt died (its lease ran out): fail it, retry per policy."""
+        message = "the worker running this attempt stopped before it finished"
+        return self._attempt(
+            item, ("running",), lambda run, p: self.plans.failed(run, p, WORKER_LOST, message)
         )
 
     def time_out_attempt(self, item: WorkItem) -> Fired | None:

@@ -48,5 +48,8 @@ class Store(Protocol):
     ) -> Page[TransitionRecord]:
         """Kept transition records with `seq > since_seq`, oldest first."""
 
+    def feed(self, after_gid: int = 0, limit: int = 100) -> list[TransitionRecord]:
+        """Kept transitions of every instance committed after `after_gid`, in commit order."""
+
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""

@@ -15,6 +15,7 @@ from .base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 
 MAX_IDEMPOTENCY_RECORDS = 100_000
+FEED_RETENTION = 10_000
 
 
 class MemoryStore:
@@ -39,6 +40,7 @@ class MemoryStore:
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
+        self._feed: deque[TransitionRecord] = deque(maxlen=FEED_RETENTION)
         self._gids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -106,6 +108,7 @@ class MemoryStore:
                 if history is None:
                     history = self._histories[instance.id] = deque(maxlen=self.history_cap)
                 history.append(record)
+                self._feed.append(record)
             if work:
                 self.queue.offer(work)
         return record
@@ -118,6 +121,12 @@ class MemoryStore:
             records = list(self._histories.get(instance_id, ()))
         newer = [r for r in records if r.seq > since_seq]
         return Page(list(islice(newer, offset, offset + limit)), len(newer))
+
+    def feed(self, after_gid: int = 0, limit: int = 100) -> list[TransitionRecord]:
+        """The last FEED_RETENTION transitions committed after `after_gid`, in commit order."""
+        with self._lock:
+            records = list(self._feed)
+        return [r for r in records if r.gid > after_gid][:limit]
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""

@@ -18,6 +18,7 @@ TIMEOUT = "States.Timeout"
 TASK_FAILED = "States.TaskFailed"
 PATH_FAILURE = "States.ParameterPathFailure"
 INVALID_OUTPUT = "States.InvalidOutput"
+WORKER_LOST = "States.WorkerLost"
 
 
 def matches(patterns: Sequence[str], error: str) -> bool:

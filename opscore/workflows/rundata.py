@@ -51,11 +51,16 @@ def enter(
     return {**context, "pending": pending}, WorkItem(DISPATCH, run_id, step, attempt)
 
 
-def start_attempt(context: Mapping[str, Any], now: float, **pending: Any) -> Context:
-    """Record that the pending attempt started; `pending` updates its status and details."""
+def start_attempt(
+    context: Mapping[str, Any], now: float, worker: str | None = None, **pending: Any
+) -> Context:
+    """Record that the pending attempt started (on `worker`); `pending` updates its status."""
     current = context["pending"]
     record = step_record(context, current["step"])
-    record["attempts"].append({"attempt": current["attempt"], "started_at": now})
+    started = {"attempt": current["attempt"], "started_at": now}
+    if worker:
+        started["worker"] = worker
+    record["attempts"].append(started)
     record["status"] = pending.get("status", "running")
     return _capped(
         {**with_step(context, current["step"], record), "pending": {**current, **pending}},

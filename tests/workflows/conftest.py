@@ -15,10 +15,9 @@ from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
-from opscore.queue import MemoryWorkQueue
-from opscore.store import MemoryStore
 from opscore.tasks.builtin import builtin_tasks
 
+from ..backends import close_store, make_store
 from ..conftest import API_KEY, MACHINES, TEST_MACHINES
 
 
@@ -64,14 +63,15 @@ def capacity():
 
 
 @pytest.fixture
-def workflow_core(callbacks, tasks, clock, capacity):
+def workflow_core(callbacks, tasks, clock, capacity, backend):
     definitions = DefinitionRegistry()
     definitions.load([MACHINES, TEST_MACHINES / "workflows"], callbacks, task_types=tasks)
-    store = MemoryStore(history_cap=200, clock=clock, queue=MemoryWorkQueue(capacity, clock))
+    store = make_store(backend, clock, capacity=capacity, history_cap=200)
     core = OpsCore(definitions, store, callbacks, tasks, clock=clock, rng=random.Random(7))
     core.start(4)
     yield core
     core.stop()
+    close_store(store)
 
 
 @pytest.fixture

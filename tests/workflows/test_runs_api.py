@@ -24,6 +24,10 @@ def run_in(client, run_id, *states):
     return run if run["state"] in states else None
 
 
+def agent_in(client, agent_id, state):
+    return client.get(f"/v1/agents/{agent_id}", headers=AUTH).json["state"] == state
+
+
 def pending_is(client, run_id, step, status, attempt=None):
     run = get_run(client, run_id)
     pending = run["pending"]
@@ -128,7 +132,7 @@ def test_choice_branches_on_the_agents_answer(client, reviewer, verdict, priorit
     done = wait_for(lambda: run_in(client, run["id"], "succeeded"))
     assert [s["name"] for s in done["steps"]] == path
     assert done["output"] == output
-    assert client.get("/v1/agents/reviewer", headers=AUTH).json["state"] == "idle"
+    wait_for(lambda: agent_in(client, "reviewer", "idle"), what="the agent's on_success event")
     assert client.get("/v1/agents/reviewer/tasks", headers=AUTH).json == []
 
 
@@ -167,7 +171,7 @@ def test_step_timeout_is_retried_then_fails_the_run_and_the_agent(client, clock,
         "message": "the step ran past its timeout",
         "step": "review",
     }
-    assert client.get("/v1/agents/reviewer", headers=AUTH).json["state"] == "error"
+    wait_for(lambda: agent_in(client, "reviewer", "error"), what="the agent's on_failure event")
 
 
 def test_run_timeout_fails_a_run_that_waits_too_long(client, clock):

@@ -10,6 +10,7 @@ from .conftest import wait_for
 RUNS = 1000
 
 
+@pytest.mark.parametrize("backend", ["memory://"])
 @pytest.mark.parametrize("capacity", [RUNS + 10])
 def test_a_thousand_three_step_runs_all_succeed_with_each_step_run_once(
     workflow_core, calls, capacity

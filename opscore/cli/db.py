@@ -1,0 +1,54 @@
+"""`opscore db`: migrate the SQL store's schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..config import Settings
+from ..store.factory import MEMORY_URL
+
+
+def _engine() -> Any:
+    """The SQL engine to migrate, or None for the in-memory store."""
+    from ..store.sql import connect
+
+    settings = Settings.from_env()
+    if settings.database_url == MEMORY_URL:
+        click.echo("OPSCORE_DATABASE_URL is memory://: no schema to migrate")
+        return None
+    return connect(settings.database_url, settings.sqlite_synchronous)
+
+
+@click.group()
+def db() -> None:
+    """Manage the SQL store named by OPSCORE_DATABASE_URL."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or migrate the schema to the newest revision (safe to repeat)."""
+    from ..store.migrations import current, head
+    from ..store.migrations import upgrade as migrate
+
+    engine = _engine()
+    if engine is None:
+        return
+    before = current(engine)
+    migrate(engine)
+    click.echo(f"database schema: {before or 'empty'} -> {head()}")
+    engine.dispose()
+
+
+@db.command()
+def current() -> None:
+    """Print the schema revision the database is at, and the newest one."""
+    from ..store.migrations import current as revision
+    from ..store.migrations import head
+
+    engine = _engine()
+    if engine is None:
+        return
+    click.echo(f"at {revision(engine) or 'nothing'}; newest {head()}")
+    engine.dispose()

@@ -1,0 +1,62 @@
+"""Connecting to the SQL store: URL normalisation, SQLite pragmas, one writer at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT = 30.0
+READ_ONLY = "opscore_read_only"
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def reading(engine: Engine) -> Any:
+    """A connection for reads only (on SQLite it does not take the write lock)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here; other URLs are left as they are."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def connect(url: str, synchronous: str = "FULL") -> Engine:
+    """An engine for `url`; a SQLite file gets WAL, a busy timeout and immediate transactions."""
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise ValueError(f"SQLite synchronous mode must be one of {SYNCHRONOUS_MODES}")
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+    )
+    _sqlite_single_writer(engine, synchronous)
+    return engine
+
+
+def _sqlite_single_writer(engine: Engine, synchronous: str) -> None:
+    """Take SQLite's write lock at BEGIN, so writers queue instead of failing mid-transaction."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the `begin` hook emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # Reads (marked by `reading`) need no lock under WAL; writes take it up front.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

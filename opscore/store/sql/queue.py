@@ -1,0 +1,196 @@
+"""The durable work queue: rows claimed with a lease; a dead worker's lease runs out.
+
+PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so workers on many hosts never take the
+same row; SQLite has one writer at a time (`BEGIN IMMEDIATE`). Admission counts the due
+rows; follow-up work is inserted in the transaction of the change that caused it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+
+from ...errors import QueueFull
+from ...queue.base import WorkItem
+from .engine import reading
+from .schema import work
+
+DEFAULT_LEASE = 60.0
+MIN_POLL, MAX_POLL = 0.02, 0.5
+_ADMISSION_LOCK = 0x0B5C0E  # PostgreSQL advisory lock that serializes admissions
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class SqlWorkQueue:
+    """Work rows in the store's database; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        capacity: int,
+        clock: Callable[[], float],
+        lease: float = DEFAULT_LEASE,
+    ) -> None:
+        self.engine = engine
+        self.capacity = capacity
+        self.clock = clock
+        self.lease = lease
+        self.owner = _owner()
+        self._closed = False
+        self._wakeup = threading.Condition()
+        if hasattr(clock, "on_advance"):
+            clock.on_advance(self.wake)
+
+    def after_fork(self) -> None:
+        """A forked process is a new worker: give it its own lease owner id."""
+        self.owner = _owner()
+
+    def admit_in(self, conn: Connection, items: Sequence[WorkItem]) -> None:
+        """Within `conn`'s transaction: queue new work, or raise QueueFull."""
+        now = self.clock()
+        ready = sum(1 for item in items if item.due <= now)
+        if ready:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMISSION_LOCK})
+            due = conn.execute(select(func.count()).select_from(work).where(work.c.due <= now))
+            if due.scalar_one() + ready > self.capacity:
+                raise QueueFull(self.capacity)
+        self.offer_in(conn, items)
+
+    def offer_in(self, conn: Connection, items: Sequence[WorkItem]) -> None:
+        """Within `conn`'s transaction: queue follow-up work (never refused)."""
+        conn.execute(
+            insert(work),
+            [
+                {
+                    "kind": i.kind,
+                    "run_id": i.run_id,
+                    "step": i.step,
+                    "attempt": i.attempt,
+                    "due": i.due,
+                    "deliveries": 0,
+                }
+                for i in items
+            ],
+        )
+
+    def admit(self, items: Iterable[WorkItem]) -> None:
+        """Queue new work in a transaction of its own, or raise QueueFull."""
+        with self.engine.begin() as conn:
+            self.admit_in(conn, list(items))
+        self.wake()
+
+    def offer(self, items: Iterable[WorkItem]) -> None:
+        """Queue follow-up work in a transaction of its own."""
+        with self.engine.begin() as conn:
+            self.offer_in(conn, list(items))
+        self.wake()
+
+    def claim(self, timeout: float = 1.0, stop: threading.Event | None = None) -> WorkItem | None:
+        """Lease the next due row, or None after `timeout` real seconds."""
+        deadline = time.monotonic() + timeout
+        poll = MIN_POLL
+        while not self._closed and not (stop and stop.is_set()):
+            item = self._claim_one()
+            if item is not None:
+                return item
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            with self._wakeup:
+                self._wakeup.wait(min(poll, remaining))
+            poll = min(poll * 2, MAX_POLL)
+        return None
+
+    def _claim_one(self) -> WorkItem | None:
+        now = self.clock()
+        due = (
+            select(work.c.id)
+            .where(work.c.due <= now)
+            .where((work.c.lease_until.is_(None)) | (work.c.lease_until < now))
+            .order_by(work.c.due, work.c.id)
+            .limit(1)
+        )
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    update(work)
+                    .where(work.c.id == due.scalar_subquery())
+                    .values(
+                        lease_owner=self.owner,
+                        lease_until=now + self.lease,
+                        deliveries=work.c.deliveries + 1,
+                    )
+                    .returning(work)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return WorkItem(
+            row["kind"],
+            row["run_id"],
+            row["step"],
+            row["attempt"],
+            row["due"],
+            id=row["id"],
+            redelivered=row["deliveries"] > 1,
+        )
+
+    def done(self, item: WorkItem) -> None:
+        """Delete a claimed row (unless its lease ran out and another worker took it)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner))
+
+    def renew(self, items: Iterable[WorkItem]) -> None:
+        """Extend the leases of rows this process is still working on."""
+        ids = [item.id for item in items if item.id is not None]
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(work)
+                .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
+                .values(lease_until=self.clock() + self.lease)
+            )
+
+    def wake(self) -> None:
+        """Wake this process's idle workers (new work, or the clock moved)."""
+        with self._wakeup:
+            self._wakeup.notify_all()
+
+    def close(self) -> None:
+        """Stop handing out work in this process."""
+        self._closed = True
+        self.wake()
+
+    def depth(self) -> int:
+        """Due rows nobody holds a lease on."""
+        now = self.clock()
+        with reading(self.engine) as conn:
+            return conn.execute(
+                select(func.count())
+                .select_from(work)
+                .where(
+                    work.c.due <= now, (work.c.lease_until.is_(None)) | (work.c.lease_until < now)
+                )
+            ).scalar_one()
+
+    def next_due(self) -> float | None:
+        """When the earliest unclaimed row is due, if any."""
+        with reading(self.engine) as conn:
+            return conn.execute(
+                select(func.min(work.c.due)).where(work.c.lease_owner.is_(None))
+            ).scalar_one()

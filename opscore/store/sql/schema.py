@@ -1,0 +1,106 @@
+"""The SQL schema (SQLAlchemy Core). Alembic migrations under `opscore/store/migrations`
+create it; `tests/store` checks that the two never drift apart."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = String(128)
+NAME = String(64)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("machine", NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", NAME, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("name", String(200)),
+    Column("agent_id", ID),
+    Column("waiting_for", ID),
+    Column("capabilities", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("context", JSON, nullable=False),
+    Index("ix_instances_kind_created", "kind", "created_at"),
+    Index("ix_instances_kind_state", "kind", "state"),
+    Index("ix_instances_kind_agent", "kind", "agent_id"),
+    Index("ix_instances_waiting_for", "waiting_for"),
+)
+
+capabilities = Table(
+    "capabilities",
+    metadata,
+    Column("instance_id", ID, primary_key=True),
+    Column("capability", String(64), primary_key=True),
+    Index("ix_capabilities_capability", "capability"),
+)
+
+# Every committed transition, in commit order (`gid`): the per-instance history (capped)
+# and the feed live streams follow.
+transitions = Table(
+    "transitions",
+    metadata,
+    Column(
+        "gid", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("instance_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("machine", NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", Integer),  # NULL for feed-only entries (step attempts)
+    Column("event", String(80), nullable=False),
+    Column("source", NAME, nullable=False),
+    Column("dest", NAME, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("instance_id", "seq", name="uq_transitions_instance_seq"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_idempotency_created", "created_at"),
+)
+
+# Queued steps, retries and timers. A claimed row carries a lease; when the lease runs
+# out (its worker died) the row is claimed again and `deliveries` tells the runner so.
+work = Table(
+    "work",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("run_id", ID, nullable=False),
+    Column("step", NAME, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("due", Float, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", Float),
+    Column("deliveries", Integer, nullable=False, default=0),
+    Index("ix_work_due", "due"),
+)

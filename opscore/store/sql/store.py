@@ -1,0 +1,340 @@
+"""The SQL store: instances, histories, idempotency records and work in one database.
+
+Every write is one transaction: a commit updates the instance only if its revision is
+still the one read (else RevisionConflict), appends its transition, keeps the
+idempotency record and queues the follow-up work, or does none of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from ...queue.base import WorkItem
+from ..base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+from ..records import IdempotencyRecord, Instance, Page, Query, TransitionRecord, waiting_for
+from .engine import reading
+from .queue import SqlWorkQueue
+from .schema import capabilities, idempotency, instances, transitions
+
+INSTANCE_COLUMNS = [c for c in instances.c if c.name != "waiting_for"]
+PURGE_EVERY = 1000
+
+
+class SqlStore:
+    """A Store over SQLAlchemy Core: SQLite (embedded) or PostgreSQL (across hosts)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        history_cap: int = DEFAULT_HISTORY_CAP,
+        idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
+        clock: Callable[[], float] = time.time,
+        queue_capacity: int = 1000,
+    ) -> None:
+        self.engine = engine
+        self.kind = engine.dialect.name
+        self.history_cap = history_cap
+        self.idempotency_ttl = idempotency_ttl
+        self._clock = clock
+        self._writes = 0
+        self.queue = SqlWorkQueue(engine, queue_capacity, clock)
+
+    def after_fork(self) -> None:
+        """In a forked process: drop the parent's pooled connections, get a new worker id."""
+        self.engine.dispose(close=False)
+        self.queue.after_fork()
+
+    def insert(
+        self,
+        instance: Instance,
+        idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
+    ) -> None:
+        """Add a new instance and admit its first work; on AlreadyExists or QueueFull, nothing."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(instances.c.id).where(
+                    instances.c.kind == instance.kind, instances.c.id == instance.id
+                )
+            ).first()
+            if found is not None:
+                raise AlreadyExists(instance.kind, instance.id)
+            if work:
+                self.queue.admit_in(conn, work)
+            self._keep_idempotency(conn, idempotency)
+            try:
+                conn.execute(insert(instances).values(**_row(instance)))
+            except IntegrityError:
+                raise AlreadyExists(instance.kind, instance.id) from None
+            if instance.capabilities:
+                conn.execute(
+                    insert(capabilities),
+                    [{"instance_id": instance.id, "capability": c} for c in instance.capabilities],
+                )
+
+    def get(self, kind: str, instance_id: str) -> Instance:
+        """The instance (InstanceNotFound otherwise)."""
+        with reading(self.engine) as conn:
+            row = (
+                conn.execute(
+                    select(*INSTANCE_COLUMNS).where(
+                        instances.c.kind == kind, instances.c.id == instance_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NOT_FOUND_BY_KIND[kind](instance_id)
+        return _instance(row)
+
+    def find(self, kind: str, query: Query) -> Page[Instance]:
+        """Instances of `kind` matching `query`, oldest first."""
+        where = [instances.c.kind == kind]
+        for column, value in (
+            ("state", query.state),
+            ("machine", query.machine),
+            ("agent_id", query.agent_id),
+            ("waiting_for", query.waiting_for),
+        ):
+            if value is not None:
+                where.append(instances.c[column] == value)
+        if query.capability is not None:
+            where.append(
+                exists().where(
+                    capabilities.c.instance_id == instances.c.id,
+                    capabilities.c.capability == query.capability,
+                )
+            )
+        with reading(self.engine) as conn:
+            total = conn.execute(select(func.count()).select_from(instances).where(*where))
+            rows = (
+                conn.execute(
+                    select(*INSTANCE_COLUMNS)
+                    .where(*where)
+                    .order_by(instances.c.created_at, instances.c.id)
+                    .offset(query.offset)
+                    .limit(query.limit)
+                )
+                .mappings()
+                .all()
+            )
+            count = total.scalar_one()
+        return Page([_instance(row) for row in rows], count)
+
+    def delete(self, kind: str, instance_id: str) -> None:
+        """Remove the instance, its capabilities and its history (InstanceNotFound otherwise)."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                delete(instances).where(instances.c.kind == kind, instances.c.id == instance_id)
+            )
+            if gone.rowcount == 0:
+                raise NOT_FOUND_BY_KIND[kind](instance_id)
+            conn.execute(delete(capabilities).where(capabilities.c.instance_id == instance_id))
+            conn.execute(delete(transitions).where(transitions.c.instance_id == instance_id))
+
+    def commit(
+        self,
+        instance: Instance,
+        expected_revision: int,
+        record: TransitionRecord | None = None,
+        idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
+    ) -> TransitionRecord | None:
+        """Replace the instance, append its record and queue its follow-up work, atomically."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(instances)
+                .where(
+                    instances.c.kind == instance.kind,
+                    instances.c.id == instance.id,
+                    instances.c.revision == expected_revision,
+                )
+                .values(
+                    state=instance.state,
+                    revision=instance.revision,
+                    seq=instance.seq,
+                    updated_at=instance.updated_at,
+                    metadata=dict(instance.metadata),
+                    context=dict(instance.context),
+                    waiting_for=waiting_for(instance),
+                )
+            )
+            if changed.rowcount == 0:
+                self._missing_or_conflict(conn, instance, expected_revision)
+            self._keep_idempotency(conn, idempotency)
+            if record is not None:
+                record.gid = self._append(conn, record)
+            if work:
+                self.queue.offer_in(conn, work)
+        if work:
+            self.queue.wake()
+        return record
+
+    def history(
+        self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
+    ) -> Page[TransitionRecord]:
+        """Kept transition records with `seq > since_seq`, oldest first."""
+        where = (transitions.c.instance_id == instance_id, transitions.c.seq > since_seq)
+        with reading(self.engine) as conn:
+            total = conn.execute(select(func.count()).select_from(transitions).where(*where))
+            rows = (
+                conn.execute(
+                    select(transitions)
+                    .where(*where)
+                    .order_by(transitions.c.seq)
+                    .offset(offset)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+            count = total.scalar_one()
+        return Page([_record(row) for row in rows], count)
+
+    def feed(self, after_gid: int = 0, limit: int = 100) -> list[TransitionRecord]:
+        """Every kept transition committed after `after_gid`, in commit order."""
+        with reading(self.engine) as conn:
+            rows = (
+                conn.execute(
+                    select(transitions)
+                    .where(transitions.c.gid > after_gid)
+                    .order_by(transitions.c.gid)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [_record(row) for row in rows]
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """The unexpired record stored under `key`, if any."""
+        horizon = self._clock() - self.idempotency_ttl
+        with reading(self.engine) as conn:
+            row = (
+                conn.execute(
+                    select(idempotency).where(
+                        idempotency.c.key == key, idempotency.c.created_at >= horizon
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            row["key"],
+            row["fingerprint"],
+            row["status"],
+            row["body"],
+            row["created_at"],
+            row["headers"],
+        )
+
+    def _missing_or_conflict(self, conn: Connection, instance: Instance, expected: int) -> None:
+        found = conn.execute(
+            select(instances.c.revision).where(
+                instances.c.kind == instance.kind, instances.c.id == instance.id
+            )
+        ).first()
+        if found is None:
+            raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
+        raise RevisionConflict(instance.id, expected)
+
+    def _append(self, conn: Connection, record: TransitionRecord) -> int:
+        gid = conn.execute(
+            insert(transitions)
+            .values(
+                instance_id=record.instance_id,
+                kind=record.kind,
+                machine=record.machine,
+                version=record.version,
+                seq=record.seq,
+                event=record.event,
+                source=record.source,
+                dest=record.dest,
+                at=record.at,
+                data=dict(record.data),
+            )
+            .returning(transitions.c.gid)
+        ).scalar_one()
+        if record.seq > self.history_cap:
+            conn.execute(
+                delete(transitions).where(
+                    transitions.c.instance_id == record.instance_id,
+                    transitions.c.seq <= record.seq - self.history_cap,
+                )
+            )
+        return gid
+
+    def _keep_idempotency(self, conn: Connection, record: IdempotencyRecord | None) -> None:
+        if record is None:
+            return
+        horizon = self._clock() - self.idempotency_ttl
+        self._writes += 1
+        if self._writes % PURGE_EVERY == 0:
+            conn.execute(delete(idempotency).where(idempotency.c.created_at < horizon))
+        conn.execute(
+            delete(idempotency).where(
+                idempotency.c.key == record.key, idempotency.c.created_at < horizon
+            )
+        )
+        try:
+            conn.execute(
+                insert(idempotency).values(
+                    key=record.key,
+                    fingerprint=record.fingerprint,
+                    status=record.status,
+                    body=record.body,
+                    headers=dict(record.headers),
+                    created_at=record.created_at,
+                )
+            )
+        except IntegrityError:
+            raise IdempotencyKeyTaken(record.key) from None
+
+
+def _row(instance: Instance) -> dict[str, Any]:
+    return {
+        "kind": instance.kind,
+        "id": instance.id,
+        "machine": instance.machine,
+        "version": instance.version,
+        "state": instance.state,
+        "revision": instance.revision,
+        "seq": instance.seq,
+        "created_at": instance.created_at,
+        "updated_at": instance.updated_at,
+        "name": instance.name,
+        "agent_id": instance.agent_id,
+        "waiting_for": waiting_for(instance),
+        "capabilities": list(instance.capabilities),
+        "metadata": dict(instance.metadata),
+        "context": dict(instance.context),
+    }
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(**{**row, "capabilities": tuple(row["capabilities"])})
+
+
+def _record(row: Any) -> TransitionRecord:
+    return TransitionRecord(
+        instance_id=row["instance_id"],
+        kind=row["kind"],
+        machine=row["machine"],
+        version=row["version"],
+        seq=row["seq"] or 0,
+        event=row["event"],
+        source=row["source"],
+        dest=row["dest"],
+        at=row["at"],
+        data=row["data"],
+        gid=row["gid"],
+    )
