@@ -55,6 +55,7 @@ class Settings:
     database_url: str = "sqlite:///var/opscore.db"
     sqlite_synchronous: str = "FULL"
     processes: int = 0
+    max_streams: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -102,4 +103,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": int,
     "queue_capacity": _positive_int,
     "processes": int,
+    "max_streams": _positive_int,
 }

@@ -180,6 +180,14 @@ class QueueFull(OpsCoreError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class StreamsBusy(OpsCoreError):
+    """Every live-stream slot of this process is taken."""
+
+    def __init__(self, limit: int, retry_after: int = 5) -> None:
+        super().__init__(f"{limit} live streams are open here already; retry later")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class StepNotWaiting(Conflict):
     """A report for a step that is not waiting for one (reported twice, or never handed out)."""
 

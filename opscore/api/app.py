@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..logs import configure_logging
 from . import errors
 from .auth import API_KEY_HEADER, KeyRing
 from .http import json_response
-from .resources import agents, docs, health, machines, runs, sessions, workflows
+from .resources import agents, docs, events, health, machines, runs, sessions, workflows
 from .smorest import SECURITY_SCHEME, Api, JsonParser
 
 PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset"})
@@ -67,9 +68,17 @@ def create_app(
         },
     )
     app.json.sort_keys = False  # keep the field order of the representations
-    app.extensions.update({"opscore": ops, "opscore.keys": keys, "opscore.settings": settings})
+    app.extensions.update(
+        {
+            "opscore": ops,
+            "opscore.keys": keys,
+            "opscore.settings": settings,
+            "opscore.streams": threading.BoundedSemaphore(settings.max_streams),
+        }
+    )
     api = app.extensions["opscore.api"] = Api(app)
-    for blueprint in (health.blp, agents.blp, sessions.blp, machines.blp, workflows.blp, runs.blp):
+    blueprints = (health, agents, sessions, machines, workflows, runs, events)
+    for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     errors.init_app(app)

@@ -28,16 +28,21 @@ def _transition(error: e.TransitionError) -> dict[str, Any]:
     return facts
 
 
-def _status_and_errors(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | None]:
+# Errors whose answer is their status and message alone.
+_PLAIN_STATUS: tuple[tuple[type[e.OpsCoreError], int], ...] = (
+    (e.NotFound, 404),
+    (e.AlreadyExists, 409),
+    (e.StreamsBusy, 503),
+)
+
+
+def _with_details(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | None] | None:
+    """The status and `errors` of the errors that carry facts a client can act on."""
     match error:
-        case e.NotFound():
-            return 404, None
         case e.UnknownEvent():
             return 422, {"json": {"event": [error.message]}, "allowed_events": error.allowed_events}
         case e.TransitionError():
             return 409, _transition(error)
-        case e.AlreadyExists() | e.Conflict():
-            return 409, None
         case e.QueueFull():
             return 429, {"capacity": error.capacity, "retry_after": error.retry_after}
         case e.PreconditionFailed():
@@ -48,15 +53,24 @@ def _status_and_errors(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | Non
             return 422, {"json": {error.field or "_schema": [error.message]}}
         case DefinitionError():
             return 422, {"body": [str(problem) for problem in error.problems]}
-        case _:
-            return 500, None
+    return None
+
+
+def _status_and_errors(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | None]:
+    detailed = _with_details(error)
+    if detailed is not None:
+        return detailed
+    for kind, status in _PLAIN_STATUS:
+        if isinstance(error, kind):
+            return status, None
+    return (409, None) if isinstance(error, e.Conflict) else (500, None)
 
 
 def handle_domain_error(error: e.OpsCoreError) -> ResponseReturnValue:
     """Translate a domain error raised by a service into its HTTP answer."""
     status, errors = _status_and_errors(error)
     headers = dict(getattr(error, "headers", {}) or {})
-    if status >= 500:
+    if status >= 500 and status != 503:
         logger.opt(exception=error).error(
             "unexpected {kind}: {error}", kind=type(error).__name__, error=error.message
         )

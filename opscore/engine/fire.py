@@ -108,6 +108,7 @@ class Engine:
             dest=ctx.state,
             at=at,
             data=data,
+            agent_id=instance.id if instance.kind == "agent" else instance.agent_id,
         )
         after = instance.evolve(
             state=ctx.state,

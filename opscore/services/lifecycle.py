@@ -38,6 +38,7 @@ class Fired:
     previous: Instance
     instance: Instance
     record: TransitionRecord | None
+    note: TransitionRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Plan:
     data: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] | None = None
     work: Sequence[WorkItem] = ()
+    # Without an event: what changed in a run's step, for live streams (not its history).
+    note: Mapping[str, Any] | None = None
 
 
 Planner = Callable[[Instance], Plan | None]
@@ -153,7 +156,12 @@ class Lifecycle:
                 kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
                 try:
                     self.store.commit(
-                        fired.instance, previous.revision, fired.record, kept, plan.work
+                        fired.instance,
+                        previous.revision,
+                        fired.record,
+                        kept,
+                        plan.work,
+                        (fired.note,) if fired.note else (),
                     )
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
@@ -161,6 +169,8 @@ class Lifecycle:
                     continue
             if fired.record is not None:
                 self._log(fired.instance, fired.record)
+            elif fired.note is not None:
+                self._log_note(fired.instance, fired.note)
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -169,7 +179,7 @@ class Lifecycle:
         base = previous if plan.context is None else previous.evolve(context=plan.context)
         if plan.event is None:
             instance = base.evolve(revision=previous.revision + 1, updated_at=now)
-            return Fired(previous, instance, None)
+            return Fired(previous, instance, None, _note(instance, plan.note, now))
         instance, record = self.engine.fire(base, plan.event, plan.data, now)
         return Fired(previous, instance, record)
 
@@ -203,3 +213,32 @@ class Lifecycle:
         if instance.agent_id is not None:
             extra["agent_id"] = instance.agent_id
         logger.info(_TRANSITION_MESSAGES[instance.kind], **extra)
+
+    def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
+        logger.info(
+            "run {run_id} step {step} attempt {attempt} {status}",
+            run_id=instance.id,
+            agent_id=instance.agent_id,
+            **note.data,
+        )
+
+
+def _note(
+    instance: Instance, note: Mapping[str, Any] | None, now: float
+) -> TransitionRecord | None:
+    """A feed-only record of what changed in a run's step (seq 0: not in the history)."""
+    if not note:
+        return None
+    return TransitionRecord(
+        instance_id=instance.id,
+        kind="step",
+        machine=instance.machine,
+        version=instance.version,
+        seq=0,
+        event=note["status"],
+        source=note["step"],
+        dest=note["step"],
+        at=now,
+        data=dict(note),
+        agent_id=instance.agent_id,
+    )

@@ -50,23 +50,27 @@ class RunPlans:
             context = rundata.start_attempt(
                 run.context, now, worker, status="sleeping", result=None
             )
-            return Plan(None, {}, context, [item(RESUME, run.id, pending, now + step.wait)])
+            work = [item(RESUME, run.id, pending, now + step.wait)]
+            return Plan(None, {}, context, work, note=_note(pending, "sleeping"))
         context = rundata.start_attempt(run.context, now, worker, status="running")
         timer = [item(STEP_TIMEOUT, run.id, pending, now + step.timeout)] if step.timeout else []
-        return Plan(None, {}, context, timer)
+        return Plan(None, {}, context, timer, note=_note(pending, "running", worker=worker))
 
     def waiting(
         self, run: Instance, pending: dict, agent_id: str, request: Mapping[str, Any]
     ) -> Plan:
         """The running attempt now waits for an agent's report."""
         pending = {**pending, "status": "waiting", "agent_id": agent_id, "request": dict(request)}
-        return Plan(None, {}, {**run.context, "pending": pending})
+        record = {**rundata.step_record(run.context, pending["step"]), "status": "waiting"}
+        context = {**rundata.with_step(run.context, pending["step"], record), "pending": pending}
+        return Plan(None, {}, context, note=_note(pending, "waiting", agent_id=agent_id))
 
     def sleeping(self, run: Instance, pending: dict, seconds: float, output: Any) -> Plan:
         """The running attempt finishes with `output` after `seconds`."""
         pending = {**pending, "status": "sleeping", "result": output}
         work = [item(RESUME, run.id, pending, self.clock() + seconds)]
-        return Plan(None, {}, {**run.context, "pending": pending}, work)
+        note = _note(pending, "sleeping", seconds=seconds)
+        return Plan(None, {}, {**run.context, "pending": pending}, work, note=note)
 
     def succeeded(self, run: Instance, pending: dict, output: Any) -> Plan:
         """The attempt succeeded: move on to the step's `next`."""
@@ -117,7 +121,10 @@ class RunPlans:
             "due": now + delay,
         }
         context = {**rundata.with_step(context, name, record), "pending": again}
-        return Plan(None, {}, context, [item(DISPATCH, run.id, again, again["due"])])
+        note = _note(
+            pending, "retrying", error=failure["name"], message=failure["message"], retry_in=delay
+        )
+        return Plan(None, {}, context, [item(DISPATCH, run.id, again, again["due"])], note=note)
 
     def chosen(self, run: Instance, step: Step) -> Plan:
         """A choice step picks the `next` of its first rule that holds, else its default."""
@@ -180,3 +187,10 @@ class RunPlans:
             return Plan(event, data, {**context, "pending": None})
         context, work = rundata.enter(context, run.id, dest, output)
         return Plan(event, data, context, [work] if work else [])
+
+
+def _note(pending: Mapping[str, Any], status: str, **details: Any) -> dict[str, Any]:
+    """What changed in the pending attempt, for live streams and logs."""
+    note = {"step": pending["step"], "attempt": pending["attempt"], "status": status}
+    note.update((key, value) for key, value in details.items() if value is not None)
+    return note

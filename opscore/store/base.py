@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from ..queue.base import WorkItem
 from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 
 DEFAULT_HISTORY_CAP = 1000
@@ -40,8 +42,13 @@ class Store(Protocol):
         expected_revision: int,
         record: TransitionRecord | None = None,
         idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
+        notes: Sequence[TransitionRecord] = (),
     ) -> TransitionRecord | None:
-        """Replace the instance and append its record; returns the record with its `gid`."""
+        """Replace the instance, append its record, queue `work`, add feed-only `notes`.
+
+        Returns the record with its `gid`.
+        """
 
     def history(
         self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
@@ -50,6 +57,12 @@ class Store(Protocol):
 
     def feed(self, after_gid: int = 0, limit: int = 100) -> list[TransitionRecord]:
         """Kept transitions of every instance committed after `after_gid`, in commit order."""
+
+    def feed_bounds(self) -> tuple[int, int]:
+        """(oldest, newest) gid still in the feed; (0, 0) when it is empty."""
+
+    def wait_for_feed(self, after_gid: int, timeout: float) -> None:
+        """Return once the feed may hold something newer than `after_gid`, or after `timeout`."""
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""

@@ -32,6 +32,7 @@ class MemoryStore:
         idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
         clock=time.time,
         queue: MemoryWorkQueue | None = None,
+        feed_retention: int = FEED_RETENTION,
     ) -> None:
         self.history_cap = history_cap
         self.idempotency_ttl = idempotency_ttl
@@ -40,7 +41,8 @@ class MemoryStore:
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
-        self._feed: deque[TransitionRecord] = deque(maxlen=FEED_RETENTION)
+        self._feed: deque[TransitionRecord] = deque(maxlen=feed_retention)
+        self._fed = threading.Condition(threading.Lock())
         self._gids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -89,6 +91,7 @@ class MemoryStore:
         record: TransitionRecord | None = None,
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
+        notes: Sequence[TransitionRecord] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record and queue its follow-up work, atomically."""
         with self._lock:
@@ -109,8 +112,14 @@ class MemoryStore:
                     history = self._histories[instance.id] = deque(maxlen=self.history_cap)
                 history.append(record)
                 self._feed.append(record)
+            for note in notes:
+                note.gid = next(self._gids)
+                self._feed.append(note)
             if work:
                 self.queue.offer(work)
+        if record is not None or notes:
+            with self._fed:
+                self._fed.notify_all()
         return record
 
     def history(
@@ -127,6 +136,19 @@ class MemoryStore:
         with self._lock:
             records = list(self._feed)
         return [r for r in records if r.gid > after_gid][:limit]
+
+    def feed_bounds(self) -> tuple[int, int]:
+        """(oldest, newest) gid still in the feed; (0, 0) when it is empty."""
+        with self._lock:
+            if not self._feed:
+                return 0, 0
+            return self._feed[0].gid, self._feed[-1].gid
+
+    def wait_for_feed(self, after_gid: int, timeout: float) -> None:
+        """Return when something newer than `after_gid` is in the feed, or after `timeout`."""
+        with self._fed:
+            if self.feed_bounds()[1] <= after_gid:
+                self._fed.wait(timeout)
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""

@@ -96,9 +96,13 @@ class Instance:
 
 
 class TransitionRecord:
-    """One committed transition; `seq` counts per instance, `gid` across the whole store."""
+    """One committed transition; `seq` counts per instance, `gid` across the whole store.
+
+    `agent_id` is the agent the instance is (for agents) or belongs to (sessions, runs).
+    """
 
     __slots__ = (
+        "agent_id",
         "at",
         "data",
         "dest",
@@ -126,8 +130,10 @@ class TransitionRecord:
         at: float,
         data: Mapping[str, Any] = EMPTY,
         gid: int = 0,
+        agent_id: str | None = None,
     ) -> None:
         self.instance_id = instance_id
+        self.agent_id = agent_id
         self.kind = kind
         self.machine = machine
         self.version = version

@@ -40,7 +40,7 @@ def test_http_step_failing_twice_succeeds_on_its_third_attempt_after_policy_dela
     client, clock, flaky_server, workflow_core
 ):
     server = flaky_server(failures=2)
-    run = start(client, "fetch_report", {"input": {"url": server.url, "title": "weekly"}})
+    run = start(client, "fetch_report", {"input": {"url": server.url}})
     first = wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"), what="retry 1")
     assert first["pending"]["attempt"] == 2
     assert workflow_core.store.queue.next_due() == clock.now() + 1.0
@@ -56,7 +56,7 @@ def test_http_step_failing_twice_succeeds_on_its_third_attempt_after_policy_dela
     assert fetch["attempts"][0]["error"]["name"] == "Http.ServerError"
     assert fetch["output"]["body"] == {"report": "ok", "hits": 3}
     assert server.hits == 3
-    assert done["output"] == {"logged": "report weekly fetched with status 200"}
+    assert done["output"] == {"logged": f"report {server.url} fetched with status 200"}
 
 
 def test_retries_exhausted_go_to_the_catcher_and_the_choice_fails_the_run(
@@ -276,3 +276,29 @@ def test_bad_start_requests_are_refused_and_create_nothing(client, payload, stat
 def test_unknown_workflow_is_404(client):
     assert client.post("/v1/workflows/nope/runs", json={}, headers=AUTH).status_code == 404
     assert client.post("/v1/workflows/agent/runs", json={}, headers=AUTH).status_code == 404
+
+
+def test_the_live_feed_shows_a_runs_step_attempts_and_transitions(
+    client, clock, flaky_server, workflow_core
+):
+    server = flaky_server(failures=1)
+    run = start(client, "fetch_report", {"input": {"url": server.url}})
+    wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"))
+    clock.advance(1.0)
+    wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    feed = [r for r in workflow_core.store.feed(0, 100) if r.instance_id == run["id"]]
+    assert [(r.kind, r.event, r.dest) for r in feed] == [
+        ("step", "running", "fetch"),
+        ("step", "retrying", "fetch"),
+        ("step", "running", "fetch"),
+        ("run", "succeed", "summarize"),
+        ("step", "running", "summarize"),
+        ("run", "succeed", "succeeded"),
+    ]
+    retrying = feed[1].data
+    assert (retrying["attempt"], retrying["error"], retrying["retry_in"]) == (
+        1,
+        "Http.ServerError",
+        1.0,
+    )
+    assert workflow_core.runs.history(run["id"]).total == 2

@@ -63,6 +63,7 @@ transitions = Table(
     ),
     Column("instance_id", ID, nullable=False),
     Column("kind", String(16), nullable=False),
+    Column("agent_id", ID),
     Column("machine", NAME, nullable=False),
     Column("version", Integer, nullable=False),
     Column("seq", Integer),  # NULL for feed-only entries (step attempts)

@@ -7,6 +7,7 @@ idempotency record and queues the follow-up work, or does none of it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from .schema import capabilities, idempotency, instances, transitions
 
 INSTANCE_COLUMNS = [c for c in instances.c if c.name != "waiting_for"]
 PURGE_EVERY = 1000
+FEED_POLL = 0.5  # commits of other processes show up in live streams within this
 
 
 class SqlStore:
@@ -43,6 +45,7 @@ class SqlStore:
         self.idempotency_ttl = idempotency_ttl
         self._clock = clock
         self._writes = 0
+        self._fed = threading.Condition()
         self.queue = SqlWorkQueue(engine, queue_capacity, clock)
 
     def after_fork(self) -> None:
@@ -146,6 +149,7 @@ class SqlStore:
         record: TransitionRecord | None = None,
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
+        notes: Sequence[TransitionRecord] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record and queue its follow-up work, atomically."""
         with self.engine.begin() as conn:
@@ -171,10 +175,15 @@ class SqlStore:
             self._keep_idempotency(conn, idempotency)
             if record is not None:
                 record.gid = self._append(conn, record)
+            for note in notes:
+                note.gid = self._append(conn, note)
             if work:
                 self.queue.offer_in(conn, work)
         if work:
             self.queue.wake()
+        if record is not None or notes:
+            with self._fed:
+                self._fed.notify_all()
         return record
 
     def history(
@@ -212,6 +221,19 @@ class SqlStore:
                 .all()
             )
         return [_record(row) for row in rows]
+
+    def feed_bounds(self) -> tuple[int, int]:
+        """(oldest, newest) gid still in the feed; (0, 0) when it is empty."""
+        with reading(self.engine) as conn:
+            low, high = conn.execute(
+                select(func.min(transitions.c.gid), func.max(transitions.c.gid))
+            ).one()
+        return low or 0, high or 0
+
+    def wait_for_feed(self, after_gid: int, timeout: float) -> None:
+        """Wait for a commit in this process, at most `timeout`; other processes are polled."""
+        with self._fed:
+            self._fed.wait(min(timeout, FEED_POLL))
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""
@@ -253,9 +275,10 @@ class SqlStore:
             .values(
                 instance_id=record.instance_id,
                 kind=record.kind,
+                agent_id=record.agent_id,
                 machine=record.machine,
                 version=record.version,
-                seq=record.seq,
+                seq=record.seq or None,  # feed-only notes have no place in the history
                 event=record.event,
                 source=record.source,
                 dest=record.dest,
@@ -264,7 +287,7 @@ class SqlStore:
             )
             .returning(transitions.c.gid)
         ).scalar_one()
-        if record.seq > self.history_cap:
+        if record.seq and record.seq > self.history_cap:
             conn.execute(
                 delete(transitions).where(
                     transitions.c.instance_id == record.instance_id,
@@ -337,4 +360,5 @@ def _record(row: Any) -> TransitionRecord:
         at=row["at"],
         data=row["data"],
         gid=row["gid"],
+        agent_id=row["agent_id"],
     )

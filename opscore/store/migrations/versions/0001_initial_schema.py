@@ -73,6 +73,7 @@ def upgrade() -> None:
         ),
         sa.Column("instance_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("agent_id", sa.String(length=128), nullable=True),
         sa.Column("machine", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=True),

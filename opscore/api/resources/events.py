@@ -1,0 +1,91 @@
+"""`/v1/events/stream`: every transition as it happens, as Server-Sent Events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ...errors import StreamsBusy
+from ...services.stream import StreamFilter, StreamLimits, follow
+from ...services.validation import ID_PATTERN
+from ..http import core
+from ..schemas import StrictSchema, _name
+from ..smorest import Blueprint
+from ._docs import errors
+
+blp = Blueprint(
+    "events",
+    __name__,
+    url_prefix="/v1/events",
+    description="Live events: transitions of agents, sessions, runs and steps.",
+)
+
+
+class StreamQuerySchema(StrictSchema):
+    agent_id = fields.String(
+        validate=validate.Regexp(ID_PATTERN),
+        metadata={"description": "Only this agent and its sessions and runs."},
+    )
+    run_id = fields.String(
+        validate=validate.Regexp(ID_PATTERN),
+        metadata={"description": "Only this run and its steps."},
+    )
+    machine = _name(metadata={"description": "Only instances of this machine or workflow."})
+    kind = fields.String(validate=validate.OneOf(("agent", "session", "run", "step")))
+
+
+class ResumeHeadersSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    last_event_id = fields.String(
+        data_key="Last-Event-ID",
+        validate=validate.Regexp(r"^[0-9]{1,18}$", error="must be an event id (digits)"),
+        metadata={"description": "Resume after this event id (a reconnecting client sends it)."},
+    )
+
+
+def _released(stream: Iterator[str], slot: threading.BoundedSemaphore) -> Iterator[str]:
+    try:
+        yield from stream
+    finally:
+        slot.release()
+
+
+@blp.route("/stream")
+class EventStream(MethodView):
+    @blp.arguments(StreamQuerySchema, location="query")
+    @blp.arguments(ResumeHeadersSchema, location="headers")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/event-stream",
+        description="`transition` events (id = gid), plus `gap` and `dropped`.",
+    )
+    @errors(blp, 503)
+    def get(self, query: dict, headers: dict) -> Any:
+        """Follow every transition as it happens (Server-Sent Events)
+
+        Each `transition` event's data is `{gid, kind, instance_id, agent_id, run_id, machine,
+        version, seq, event, source, dest, at, data}`; `kind` is agent, session, run or step
+        (a step attempt started, waits, sleeps or is retried). Resume with `Last-Event-ID`;
+        a `gap` event says events were lost past the retention window, a `dropped` event that
+        the client fell too far behind and should reconnect. 503 when this process already
+        serves `OPSCORE_MAX_STREAMS` streams.
+        """
+        last = int(headers["last_event_id"]) if headers.get("last_event_id") else None
+        slot = current_app.extensions["opscore.streams"]
+        if not slot.acquire(blocking=False):
+            raise StreamsBusy(current_app.extensions["opscore.settings"].max_streams)
+        limits = current_app.extensions.get("opscore.stream_limits", StreamLimits())
+        stream = follow(core().store, StreamFilter(**query), last, limits)
+        return Response(
+            _released(stream, slot),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )

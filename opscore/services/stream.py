@@ -1,0 +1,113 @@
+"""Following the feed of every committed transition (and step note), as Server-Sent Events.
+
+A stream starts at the newest event, or just after `Last-Event-ID`. If that id is older
+than what the store still keeps, the stream says so with a `gap` event first. A client
+that falls more than `max_lag` events behind is dropped with a final `dropped` event:
+the stream reads the store, so a slow reader never slows a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..store import Store, TransitionRecord
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """Which events a stream wants; unset fields match everything."""
+
+    agent_id: str | None = None
+    run_id: str | None = None
+    machine: str | None = None
+    kind: str | None = None
+
+    def matches(self, record: TransitionRecord) -> bool:
+        """Whether `record` passes every filter that is set."""
+        return (
+            (self.kind is None or record.kind == self.kind)
+            and (self.machine is None or record.machine == self.machine)
+            and (self.agent_id is None or record.agent_id == self.agent_id)
+            and (
+                self.run_id is None
+                or (record.kind in ("run", "step") and record.instance_id == self.run_id)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """How a stream paces itself."""
+
+    keepalive: float = 15.0
+    max_lag: int = 5000
+    retry_ms: int = 2000
+    batch: int = 500
+
+
+def event_json(record: TransitionRecord) -> dict[str, Any]:
+    """The data of a `transition` event."""
+    return {
+        "gid": record.gid,
+        "kind": record.kind,
+        "instance_id": record.instance_id,
+        "agent_id": record.agent_id,
+        "run_id": record.instance_id if record.kind in ("run", "step") else None,
+        "machine": record.machine,
+        "version": record.version,
+        "seq": record.seq,
+        "event": record.event,
+        "source": record.source,
+        "dest": record.dest,
+        "at": datetime.fromtimestamp(record.at, UTC).isoformat().replace("+00:00", "Z"),
+        "data": dict(record.data),
+    }
+
+
+def sse(event: str, data: Any, event_id: int | None = None) -> str:
+    """One Server-Sent Event: optional id, type, one line of JSON data."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def follow(
+    store: Store,
+    wanted: StreamFilter,
+    last_event_id: int | None,
+    limits: StreamLimits = StreamLimits(),
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Iterator[str]:
+    """The stream's text, event after event, until the client goes away or falls behind."""
+    oldest, newest = store.feed_bounds()
+    cursor = newest if last_event_id is None else last_event_id
+    yield f"retry: {limits.retry_ms}\n\n"
+    if last_event_id is not None and oldest and last_event_id + 1 < oldest:
+        yield sse("gap", {"requested": last_event_id + 1, "oldest": oldest})
+    quiet_since = monotonic()
+    while True:
+        batch = store.feed(cursor, limits.batch)
+        for record in batch:
+            cursor = record.gid
+            if wanted.matches(record):
+                yield sse("transition", event_json(record), record.gid)
+        if batch:
+            quiet_since = monotonic()
+            if store.feed_bounds()[1] - cursor > limits.max_lag:
+                yield sse(
+                    "dropped",
+                    {
+                        "reason": f"more than {limits.max_lag} events behind",
+                        "last_event_id": cursor,
+                    },
+                )
+                return
+            continue
+        if monotonic() - quiet_since >= limits.keepalive:
+            yield ": keepalive\n\n"
+            quiet_since = monotonic()
+        store.wait_for_feed(cursor, limits.keepalive)
