@@ -122,6 +122,7 @@ def test_run_page_shows_the_next_state_without_a_reload_when_the_agent_completes
     row = f'#runs tr[data-run-id="{run["id"]}"]'
     page.wait_for_text(f"{row} .run-current", "review waiting")
     page.wait_for_text('#agents tr[data-agent-id="reviewer-1"] .agent-state', "active")
+    assert browser.save_screenshot(str(artifacts / "ui-overview.png"))
     page.find(f"{row} a").click()
 
     page.wait_for_text("#run-state", "review")
