@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint fmt check clean
+.PHONY: install ui-assets run test lint fmt check clean
 
 install: $(STAMP)
 
@@ -16,11 +16,15 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: install
+# The Mermaid build the web page at /ui serves; skipped with a note when npm is missing.
+ui-assets: install
+	$(BIN)/python scripts/fetch_mermaid.py
+
+run: install ui-assets
 	$(BIN)/opscore db upgrade
 	$(BIN)/opscore serve
 
-test: install
+test: install ui-assets
 	$(BIN)/pytest
 
 lint: install
@@ -35,5 +39,6 @@ check: install
 	$(BIN)/opscore machines check machines
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .ruff_cache test-artifacts \
+		opscore/api/ui/static/vendor
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -14,6 +14,7 @@ from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
 from .queue import MemoryWorkQueue
 from .services.agents import AgentService
+from .services.diagrams import InstanceDiagrams
 from .services.lifecycle import Lifecycle
 from .services.runner import StepRunner
 from .services.runs import RunService
@@ -48,6 +49,7 @@ class OpsCore:
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
         self.runs = RunService(self.lifecycle, self.agents, rng)
+        self.diagrams = InstanceDiagrams(self.agents, self.runs)
         self.runner = StepRunner(self.runs, tasks, services=self)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None

@@ -18,8 +18,12 @@ from .auth import API_KEY_HEADER, KeyRing
 from .http import json_response
 from .resources import agents, docs, events, health, machines, runs, sessions, workflows
 from .smorest import SECURITY_SCHEME, Api, JsonParser
+from .ui import PUBLIC_ENDPOINTS as UI_ENDPOINTS
+from .ui import blp as ui_blueprint
 
-PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset", *UI_ENDPOINTS}
+)
 BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
 JSON_TYPES = ("application/json",)
 
@@ -81,6 +85,7 @@ def create_app(
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(ui_blueprint)
     errors.init_app(app)
     app.before_request(authenticate)
     app.before_request(require_supported_body)
@@ -89,7 +94,7 @@ def create_app(
 
 
 def authenticate() -> Any:
-    """Require a known X-API-Key on everything but health and docs."""
+    """Require a known X-API-Key on everything but health, docs and the /ui page shells."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     key_id = current_app.extensions["opscore.keys"].identify(request.headers.get(API_KEY_HEADER))

@@ -19,6 +19,11 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     "description": "Retry safely: the first answer given to this key is replayed.",
 }
+MERMAID_TEXT = {
+    "type": "string",
+    "description": "A Mermaid `stateDiagram-v2`.",
+    "example": "stateDiagram-v2\n  direction LR\n  ...",
+}
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",

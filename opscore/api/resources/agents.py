@@ -10,7 +10,7 @@ from flask.views import MethodView
 from ...services.lifecycle import Fired
 from ...store import Instance, Query
 from .. import presenters
-from ..http import core, if_match, json_response, offset_limit
+from ..http import core, if_match, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent
 from ..schemas import (
     AgentCreateSchema,
@@ -22,7 +22,7 @@ from ..schemas import (
     TransitionSchema,
 )
 from ..smorest import Blueprint
-from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, WITH_BODY, errors
+from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, MERMAID_TEXT, WITH_BODY, errors
 
 blp = Blueprint(
     "agents",
@@ -139,3 +139,15 @@ class AgentHistory(MethodView):
         page = core().agents.history(agent_id, query["since_seq"], offset, limit)
         pagination_parameters.item_count = page.total
         return [presenters.transition(record) for record in page.items]
+
+
+@blp.route("/<string:agent_id>/diagram")
+class AgentDiagram(MethodView):
+    @blp.response(200, MERMAID_TEXT, content_type="text/plain", description="A Mermaid diagram.")
+    @errors(blp, 404)
+    def get(self, agent_id: str) -> Any:
+        """Draw an agent's machine (the version it is pinned to) with its current state highlighted
+
+        Mermaid `stateDiagram-v2` text; the current state has the class `s_active`.
+        """
+        return text_response(core().diagrams.agent(agent_id))

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from ...services.lifecycle import Fired
 from ...store import Query
 from .. import presenters
-from ..http import core, json_response, offset_limit
+from ..http import core, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent
 from ..schemas import HistoryQuerySchema, TransitionSchema
 from ..smorest import Blueprint
@@ -22,7 +22,7 @@ from ..workflow_schemas import (
     StepCompleteSchema,
     StepFailSchema,
 )
-from ._docs import ETAG, IDEMPOTENCY_KEY, WITH_BODY, errors
+from ._docs import ETAG, IDEMPOTENCY_KEY, MERMAID_TEXT, WITH_BODY, errors
 from .workflows import present_run
 
 blp = Blueprint(
@@ -93,6 +93,19 @@ class RunHistory(MethodView):
         page = core().runs.history(run_id, query["since_seq"], offset, limit)
         pagination_parameters.item_count = page.total
         return [presenters.transition(record) for record in page.items]
+
+
+@blp.route("/runs/<string:run_id>/diagram")
+class RunDiagram(MethodView):
+    @blp.response(200, MERMAID_TEXT, content_type="text/plain", description="A Mermaid diagram.")
+    @errors(blp, 404)
+    def get(self, run_id: str) -> Any:
+        """Draw a run's workflow (the version it is pinned to) with the path it has taken
+
+        Mermaid `stateDiagram-v2` text: the current state has the class `s_active`, the
+        states visited before it `s_previous`, and the step that failed `s_failed`.
+        """
+        return text_response(core().diagrams.run(run_id))
 
 
 @blp.route("/runs/<string:run_id>/cancel")

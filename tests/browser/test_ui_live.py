@@ -1,0 +1,183 @@
+"""/ui in a real browser: log in with a key, follow a run live, never reload the page."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+
+import pytest
+from flask import Blueprint, Response
+
+from ..conftest import API_KEY
+from ..workflows.conftest import wait_for
+from .conftest import WAIT_SECONDS
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """Helpers to drive the page at the live server, waiting (never sleeping) for it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    class Page:
+        def open(self, path: str) -> None:
+            browser.get(live_server.url + path)
+
+        def find(self, css: str):
+            return WebDriverWait(browser, WAIT_SECONDS).until(
+                shown.visibility_of_element_located((By.CSS_SELECTOR, css)), f"no {css}"
+            )
+
+        def wait_for_text(self, css: str, text: str) -> None:
+            WebDriverWait(browser, WAIT_SECONDS).until(
+                shown.text_to_be_present_in_element((By.CSS_SELECTOR, css), text),
+                f"{css} never showed {text!r}",
+            )
+
+        def log_in(self, key: str) -> None:
+            self.find("#login input[name=key]").send_keys(key)
+            self.find("#login button[type=submit]").click()
+
+    return Page()
+
+
+@pytest.fixture
+def waiting_run(live_server):
+    """A review_document run bound to an agent, waiting for the agent's `review` report."""
+    live_server.call("POST", "/v1/agents", {"id": "reviewer-1", "capabilities": ["review"]})
+    status, run = live_server.call(
+        "POST",
+        "/v1/workflows/review_document/runs",
+        {"input": {"document": "Q3 plan"}, "agent_id": "reviewer-1"},
+    )
+    assert status == 202
+    wait_for(lambda: live_server.call("GET", "/v1/agents/reviewer-1/tasks")[1], what="the task")
+    return run
+
+
+@pytest.fixture
+def event_stream(live_server):
+    """A stand-in for GET /v1/events/stream (built elsewhere): it sends what the test puts.
+
+    Registered after the app's own routes, so once the real stream exists it wins and
+    this stand-in is never reached.
+    """
+    events: queue.Queue = queue.Queue()
+    closing = threading.Event()
+    blueprint = Blueprint("stand_in_event_stream", __name__)
+
+    @blueprint.get("/v1/events/stream")
+    def stream() -> Response:
+        def messages():
+            yield ": connected\n\n"
+            while not closing.is_set():
+                try:
+                    event = events.get(timeout=0.2)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"id: {event['gid']}\nevent: transition\ndata: {json.dumps(event)}\n\n"
+
+        return Response(messages(), mimetype="text/event-stream")
+
+    live_server.app.register_blueprint(blueprint)
+    yield events
+    closing.set()
+
+
+def test_page_without_a_key_shows_only_the_login_form(browser, live_server, page):
+    live_server.call("POST", "/v1/agents", {"id": "secret-agent"})
+    page.open("/ui")
+    page.find("#login")
+    assert not browser.find_element("id", "content").is_displayed()
+    assert "secret-agent" not in browser.page_source
+
+
+def test_unknown_key_is_refused_and_nothing_is_shown(browser, live_server, page):
+    live_server.call("POST", "/v1/agents", {"id": "secret-agent"})
+    page.open("/ui")
+    page.log_in("not-the-key")
+    page.wait_for_text("#login-error", "That key was not accepted.")
+    assert not browser.find_element("id", "content").is_displayed()
+    assert "secret-agent" not in browser.page_source
+    assert browser.execute_script("return sessionStorage.length") == 0
+
+
+def test_run_page_shows_the_next_state_without_a_reload_when_the_agent_completes_its_step(
+    browser, live_server, page, artifacts, mermaid_build
+):
+    live_server.call("POST", "/v1/agents", {"id": "reviewer-1", "capabilities": ["review"]})
+    page.open("/ui")
+    page.log_in(API_KEY)
+    page.wait_for_text('#agents tr[data-agent-id="reviewer-1"] .agent-state', "idle")
+
+    status, run = live_server.call(
+        "POST",
+        "/v1/workflows/review_document/runs",
+        {"input": {"document": "Q3 plan"}, "agent_id": "reviewer-1"},
+    )
+    assert status == 202
+    row = f'#runs tr[data-run-id="{run["id"]}"]'
+    page.wait_for_text(f"{row} .run-current", "review waiting")
+    page.wait_for_text('#agents tr[data-agent-id="reviewer-1"] .agent-state', "active")
+    assert browser.save_screenshot(str(artifacts / "ui-overview.png"))
+    page.find(f"{row} a").click()
+
+    page.wait_for_text("#run-state", "review")
+    page.wait_for_text('#steps tr[data-step="review"] .step-status', "waiting")
+    page.find("#diagram svg")
+    browser.execute_script("window.opscoreSamePage = true")
+
+    output = {"verdict": "approve", "notes": "ship it"}
+    status, _ = live_server.call(
+        "POST", f"/v1/runs/{run['id']}/steps/review/complete", {"output": output}
+    )
+    assert status == 200
+
+    page.wait_for_text("#run-state", "succeeded")
+    page.wait_for_text('#steps tr[data-step="publish"] .step-status', "succeeded")
+    page.wait_for_text("#history tbody", "choose_publish")
+    page.find('#diagram svg g.node.s_active[id*="succeeded"]')
+    assert browser.execute_script("return window.opscoreSamePage") is True
+    assert browser.save_screenshot(str(artifacts / "ui-run-succeeded.png"))
+
+
+def test_run_page_follows_the_event_stream_when_the_service_has_one(
+    browser, live_server, page, event_stream, waiting_run
+):
+    run_id = waiting_run["id"]
+    page.open(f"/ui/runs/{run_id}")
+    page.log_in(API_KEY)
+    page.find('#live-status[data-mode="stream"]')
+    page.wait_for_text('#steps tr[data-step="review"] .step-status', "waiting")
+    # The first load and the catch-up when the stream opened; from here on, only an
+    # event can make the page read the run again.
+    wait_for(lambda: live_server.answered[f"/v1/runs/{run_id}"] >= 2, what="the catch-up")
+    browser.execute_script("window.opscoreSamePage = true")
+
+    status, answer = live_server.call(
+        "POST", f"/v1/runs/{run_id}/steps/review/complete", {"output": {"verdict": "approve"}}
+    )
+    assert status == 200
+    record = answer["transition"]
+    event_stream.put(
+        {
+            "gid": 1,
+            "kind": "run",
+            "instance_id": run_id,
+            "agent_id": "reviewer-1",
+            "run_id": run_id,
+            "machine": "review_document",
+            "version": 1,
+            "seq": record["seq"],
+            "event": record["event"],
+            "source": record["source"],
+            "dest": record["dest"],
+            "at": record["at"],
+            "data": record["data"],
+        }
+    )
+    page.wait_for_text("#history tbody", "succeed")
+    assert browser.execute_script("return window.opscoreSamePage") is True
