@@ -215,12 +215,8 @@ class Lifecycle:
         logger.info(_TRANSITION_MESSAGES[instance.kind], **extra)
 
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
-        logger.info(
-            "run {run_id} step {step} attempt {attempt} {status}",
-            run_id=instance.id,
-            agent_id=instance.agent_id,
-            **note.data,
-        )
+        fields = {"run_id": instance.id, "agent_id": instance.agent_id, **note.data}
+        logger.info("run {run_id} step {step} attempt {attempt} {status}", **fields)
 
 
 def _note(
