@@ -1,0 +1,42 @@
+"""A Python client of the Ops-Core REST API (standard library only); see docs/client.md."""
+
+from .client import OpsCoreClient
+from .errors import (
+    ApiError,
+    Conflict,
+    EventNotAllowed,
+    Forbidden,
+    NotFound,
+    OpsCoreClientError,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from .resources import iterate
+from .results import Page, Resource
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "EventNotAllowed",
+    "Forbidden",
+    "NotFound",
+    "OpsCoreClient",
+    "OpsCoreClientError",
+    "Page",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RateLimited",
+    "Resource",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "iterate",
+]
