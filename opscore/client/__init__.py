@@ -19,12 +19,17 @@ from .errors import (
 )
 from .resources import iterate
 from .results import Page, Resource
+from .sse import ServerSentEvent, SseDecoder
+from .stream import Dropped, EventStream, Gap, Transition
 
 __all__ = [
     "ApiError",
     "Conflict",
+    "Dropped",
     "EventNotAllowed",
+    "EventStream",
     "Forbidden",
+    "Gap",
     "NotFound",
     "OpsCoreClient",
     "OpsCoreClientError",
@@ -34,6 +39,9 @@ __all__ = [
     "RateLimited",
     "Resource",
     "ServerError",
+    "ServerSentEvent",
+    "SseDecoder",
+    "Transition",
     "TransportError",
     "Unauthorized",
     "UnsupportedMediaType",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .resources import Agents, Machines, Runs, Sessions, Workflows
+from .stream import EventStream
 from .transport import RetryPolicy, Transport
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -25,7 +26,7 @@ class OpsCoreClient:
     `sleep` and `clock` are replaceable so tests never wait.
 
     The methods are grouped as the API is: `agents`, `sessions`, `workflows`, `runs`
-    and `machines`, plus `health()`. Each call opens its own connection,
+    and `machines`, plus `health()` and `events()`. Each call opens its own connection,
     so one client can be shared by threads.
     """
 
@@ -62,3 +63,24 @@ class OpsCoreClient:
     def health(self) -> dict[str, Any]:
         """`{status, version, store, machines}`; needs no API key."""
         return self._transport.request("GET", "/health").json()
+
+    def events(
+        self,
+        *,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        machine: str | None = None,
+        kind: str | None = None,
+        last_event_id: str | int | None = None,
+        read_timeout: float = 60.0,
+    ) -> EventStream:
+        """Follow the live event stream: `Transition`, `Gap` and `Dropped` events.
+
+        Filters narrow it to one agent, run, machine or kind (agent, session, run, step).
+        `last_event_id` resumes after an event seen earlier. The stream reconnects after
+        a disconnect (resuming with `Last-Event-ID`) and ends only by raising or by being
+        closed; a connection silent for `read_timeout` seconds counts as lost.
+        """
+        filters = {"agent_id": agent_id, "run_id": run_id, "machine": machine, "kind": kind}
+        resume = str(last_event_id) if last_event_id is not None else None
+        return EventStream(self._transport, filters, resume, read_timeout)

@@ -23,6 +23,7 @@ from opscore.store import MemoryStore
 from opscore.tasks.builtin import builtin_tasks
 
 from ..conftest import API_KEY, MACHINES, TEST_MACHINES
+from .sse_server import CannedSseServer
 
 
 def poll_until(predicate, timeout: float = 15.0, what: str = "condition"):
@@ -230,3 +231,17 @@ def proxy(server_url) -> Iterator[FaultyProxy]:
 def via_proxy(proxy, sleeps) -> OpsCoreClient:
     """A client that reaches the service through the faulty proxy."""
     return OpsCoreClient(proxy.url, API_KEY, sleep=sleeps.append)
+
+
+@pytest.fixture
+def sse_server():
+    """Start canned event-stream servers: `sse_server([Reply(...), ...])`."""
+    servers: list[CannedSseServer] = []
+
+    def start(replies):
+        servers.append(CannedSseServer(replies))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
