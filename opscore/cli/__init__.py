@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .agents import agents
 from .machines import machines
+from .runs import runs
 from .serve import serve
+from .tail import tail
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,3 +20,6 @@ def main() -> None:
 
 main.add_command(machines)
 main.add_command(serve)
+main.add_command(agents)
+main.add_command(runs)
+main.add_command(tail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import threading
@@ -12,9 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from opscore.api import create_app
+from opscore.cli import main, remote
 from opscore.client import OpsCoreClient
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
@@ -245,3 +248,20 @@ def sse_server():
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def cli(server_url, sleeps, monkeypatch):
+    """Run `opscore ...` against the real service (found through the environment).
+
+    The commands' clients record their sleeps instead of sleeping.
+    """
+    monkeypatch.setenv("OPSCORE_URL", server_url)
+    monkeypatch.setenv("OPSCORE_API_KEY", API_KEY)
+    recording = functools.partial(OpsCoreClient, sleep=sleeps.append)
+    monkeypatch.setattr(remote, "OpsCoreClient", recording)
+
+    def invoke(*args: str, input: str | None = None):
+        return CliRunner().invoke(main, list(args), input=input)
+
+    return invoke
