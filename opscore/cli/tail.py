@@ -25,8 +25,8 @@ def transition_text(transition: Transition) -> str:
 
 
 @click.command()
-@click.option("--agent", "agent_id", help="Only this agent's transitions (and its sessions').")
-@click.option("--run", "run_id", help="Only this run's transitions.")
+@click.option("--agent", "agent_id", help="Only transitions whose agent_id is this one.")
+@click.option("--run", "run_id", help="Only transitions whose run_id is this one.")
 @click.option("--machine", help="Only instances of this machine or workflow.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of instance.")
 @click.option("--since", "last_event_id", help="Resume after this event id.")

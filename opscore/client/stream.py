@@ -93,8 +93,12 @@ def stream_event(sse: ServerSentEvent) -> StreamEvent | None:
         log.warning("ignoring a %r event whose data is not a JSON object", sse.event)
         return None
     gid = int(sse.id) if sse.id and sse.id.isdigit() else None
-    if sse.event == "transition":
-        return Transition.from_json(payload, gid)
+    try:
+        if sse.event == "transition":
+            return Transition.from_json(payload, gid)
+    except (TypeError, ValueError) as error:
+        log.warning("ignoring a transition event with bad fields: %s", error)
+        return None
     if sse.event == "gap":
         return Gap(payload.get("requested"), payload.get("oldest"))
     if sse.event == "dropped":

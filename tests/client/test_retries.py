@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from opscore.client import (
+    Conflict,
     OpsCoreClient,
     RateLimited,
     ServerError,
@@ -27,12 +28,19 @@ def test_every_state_changing_post_sends_a_fresh_uuid4_idempotency_key(via_proxy
     via_proxy.agents.send_event("a1", "activate")
     session = via_proxy.sessions.open("a1")
     via_proxy.sessions.send_event(session["id"], "start")
-    run = via_proxy.runs.start("three_noops")
-    via_proxy.runs.wait(run["id"], timeout=15)
+    run = via_proxy.runs.start("prepare_then_ask", agent_id="a1")
+    via_proxy.runs.cancel(run["id"])
+    for refused in (
+        lambda: via_proxy.runs.complete_step(run["id"], "ask", "late"),
+        lambda: via_proxy.runs.fail_step(run["id"], "ask", "Agent.Late"),
+        lambda: via_proxy.runs.redrive(run["id"]),
+    ):
+        with pytest.raises(Conflict):
+            refused()
     via_proxy.machines.validate("kind: agent\n")
     keyed = proxy.posts()[:-1]  # validating changes nothing: no key
     keys = keys_of(keyed)
-    assert len(set(keys)) == len(keyed) == 5
+    assert len(set(keys)) == len(keyed) == 9
     assert all(uuid.UUID(key).version == 4 for key in keys)
     assert keys_of(proxy.posts()[-1:]) == [None]
 

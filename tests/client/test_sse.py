@@ -159,6 +159,7 @@ def test_gap_and_dropped_events_are_typed():
         ServerSentEvent("heartbeat", "{}"),
         ServerSentEvent("transition", "not json"),
         ServerSentEvent("transition", "[1, 2]"),
+        ServerSentEvent("transition", '{"gid": null, "seq": "first"}'),
     ],
 )
 def test_unknown_types_and_bad_data_are_skipped(event):
