@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .agents import agents
 from .db import db
 from .machines import machines
+from .runs import runs
 from .serve import serve
+from .tail import tail
 from .worker import worker
 
 
@@ -17,7 +20,5 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
-main.add_command(db)
-main.add_command(machines)
-main.add_command(serve)
-main.add_command(worker)
+for command in (agents, db, machines, runs, serve, tail, worker):
+    main.add_command(command)

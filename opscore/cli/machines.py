@@ -12,6 +12,7 @@ from ..definitions import DefinitionError, DefinitionRegistry, MachineDefinition
 from ..engine.diagram import mermaid
 from ..errors import NotFound
 from ..tasks.builtin import default_tasks
+from .output import table
 
 DEFAULT_DIR = "machines"
 
@@ -75,7 +76,7 @@ def show(name: str, version: int | None, directory: str | None) -> None:
         click.echo(definition.description)
     click.echo()
     click.echo(
-        _table(
+        table(
             ("STATE", "FINAL", "ON ENTER", "ON EXIT", "DESCRIPTION"),
             [
                 (
@@ -91,7 +92,7 @@ def show(name: str, version: int | None, directory: str | None) -> None:
     )
     click.echo()
     click.echo(
-        _table(
+        table(
             ("TRIGGER", "SOURCE", "DEST", "CONDITIONS", "ACTIONS"),
             [
                 (
@@ -118,12 +119,3 @@ def diagram(name: str, version: int | None, state: str | None, directory: str | 
     if state is not None and state not in definition.state_names:
         raise click.ClickException(f"machine '{name}' has no state '{state}'")
     click.echo(mermaid(definition, current=state))
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in (header, *rows)
-    ]
-    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""`opscore runs ...` against a real service with workers: start, wait, show, cancel, redrive."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+
+from opscore.cli import remote
+from opscore.client import OpsCoreClient
+
+from .conftest import poll_until
+from .test_client_runs import FakeTime
+
+FAILING_INPUT = '{"url": "ftp://example.com/report.json"}'  # refused by the http task
+
+
+@pytest.fixture
+def helper(api):
+    """A registered agent `helper`."""
+    return api.agents.register("helper")
+
+
+def started_id(result) -> str:
+    """The run id from `run <id> started: ...`."""
+    assert result.exit_code == 0, result.output
+    return result.stdout.split()[1]
+
+
+def asking(api, agent_id="helper"):
+    """A run of prepare_then_ask whose `ask` step waits for the agent."""
+    run = api.runs.start("prepare_then_ask", agent_id=agent_id)
+    poll_until(lambda: api.runs.tasks_for_agent(agent_id).items, what="the agent's task")
+    return run
+
+
+def test_start_prints_the_new_run(cli, api):
+    result = cli("runs", "start", "three_noops")
+    run_id = started_id(result)
+    assert result.stdout.startswith(f"run {run_id} started: three_noops v1, state ")
+    assert api.runs.get(run_id)["workflow"]["name"] == "three_noops"
+
+
+def test_start_json_prints_the_run(cli):
+    result = cli("runs", "start", "fetch_report", "--input", FAILING_INPUT, "--json")
+    run = json.loads(result.stdout)
+    assert (run["workflow"]["name"], run["input"]) == (
+        "fetch_report",
+        {"url": "ftp://example.com/report.json"},
+    )
+
+
+def test_start_with_wait_prints_the_outcome_and_exits_0_on_success(cli):
+    result = cli("runs", "start", "three_noops", "--wait", "--interval", "0.01")
+    assert result.exit_code == 0
+    started, finished = result.stdout.splitlines()
+    assert finished == f'run {started.split()[1]} succeeded: {{"n":3}}'
+
+
+def test_start_with_wait_exits_7_when_the_run_fails(cli):
+    result = cli(
+        "runs", "start", "fetch_report", "--input", FAILING_INPUT, "--wait", "--interval", "0.01"
+    )
+    assert result.exit_code == 7
+    assert result.stdout.splitlines()[-1].endswith(
+        "failed: Task.InvalidParameters: url must be an http:// or https:// URL (step fetch)"
+    )
+
+
+def test_start_with_wait_exits_8_at_its_deadline(cli, helper, monkeypatch):
+    fake = FakeTime()
+    client = functools.partial(OpsCoreClient, sleep=fake.sleep, clock=fake.monotonic)
+    monkeypatch.setattr(remote, "OpsCoreClient", client)
+    result = cli(
+        "runs", "start", "prepare_then_ask", "--agent", "helper", "--wait", "--deadline", "5"
+    )
+    assert result.exit_code == 8
+    assert "is still" in result.stderr
+    assert fake.now == 5
+
+
+def test_start_reads_the_input_from_a_file(cli, api, tmp_path):
+    source = tmp_path / "input.json"
+    source.write_text('{"document": "Q3 plan", "priority": "high"}')
+    run_id = started_id(cli("runs", "start", "review_document", "--input", f"@{source}"))
+    assert api.runs.get(run_id)["input"] == {"document": "Q3 plan", "priority": "high"}
+
+
+def test_start_with_input_the_workflow_refuses_exits_2(cli):
+    result = cli("runs", "start", "review_document", "--input", '{"priority": "low"}')
+    assert result.exit_code == 2
+    assert "document" in result.stderr
+
+
+def test_start_with_input_that_is_not_an_object_is_a_usage_error(cli):
+    result = cli("runs", "start", "three_noops", "--input", "[1]")
+    assert result.exit_code == 2
+    assert "must be a JSON object" in result.stderr
+
+
+def test_start_of_an_unknown_workflow_exits_3(cli):
+    assert cli("runs", "start", "nope").exit_code == 3
+
+
+def test_list_prints_a_table_of_runs(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "list", "--agent", "helper")
+    assert result.exit_code == 0
+    header, row = (line.split() for line in result.stdout.splitlines())
+    assert header == ["ID", "WORKFLOW", "STATUS", "STEP", "AGENT", "UPDATED"]
+    assert row[:6] == [run["id"], "prepare_then_ask", "v1", "running", "ask", "helper"]
+
+
+def test_list_json_filters_by_workflow_and_state(cli, api, helper):
+    asking(api)
+    done = api.runs.start("three_noops")
+    api.runs.wait(done["id"], timeout=15)
+    result = cli("runs", "list", "--workflow", "three_noops", "--state", "succeeded", "--json")
+    assert [r["id"] for r in json.loads(result.stdout)] == [done["id"]]
+
+
+def test_show_prints_the_run_and_a_table_of_its_steps(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "show", run["id"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", run["id"]]
+    assert "current step  ask (attempt 1, waiting for agent helper)" in lines
+    assert lines[lines.index("") + 1].split() == ["STEP", "STATUS", "ATTEMPTS", "LAST", "ERROR"]
+    assert [line.split()[:3] for line in lines[lines.index("") + 2 :]] == [
+        ["prepare", "succeeded", "1"],
+        ["ask", "running", "1"],
+    ]
+
+
+def test_show_json_prints_the_run(cli, api):
+    run = api.runs.start("three_noops")
+    assert json.loads(cli("runs", "show", run["id"], "--json").stdout)["id"] == run["id"]
+
+
+def test_cancel_prints_the_transition_and_cancelling_again_exits_4(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "cancel", run["id"])
+    assert result.exit_code == 0
+    assert result.stdout == f"{run['id']} cancel: ask -> cancelled (seq 2)\n"
+    again = cli("runs", "cancel", run["id"])
+    assert again.exit_code == 4
+    assert "not allowed in state 'cancelled'" in again.stderr
+
+
+def test_redrive_restarts_a_failed_run_at_its_failed_step(cli, api, helper):
+    run = asking(api)
+    api.runs.fail_step(run["id"], "ask", "Agent.Unavailable", "away")
+    api.runs.wait(run["id"], timeout=15)
+    result = cli("runs", "redrive", run["id"], "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["transition"]["event"] == "redrive_ask"
+
+
+def test_redrive_of_a_run_that_did_not_fail_exits_4(cli, api, helper):
+    run = asking(api)
+    assert cli("runs", "redrive", run["id"]).exit_code == 4
+
+
+def test_show_of_an_unknown_run_exits_3(cli):
+    result = cli("runs", "show", "ghost")
+    assert (result.exit_code, result.stderr) == (3, "Error: run 'ghost' not found\n")

@@ -1,0 +1,100 @@
+"""`opscore tail` against a local server serving canned Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from opscore.client import OpsCoreClient
+
+from .sse_server import Reply, transition
+from .test_stream import DROPPED, GAP
+
+
+@pytest.fixture
+def tail(cli, sse_server):
+    """Run `opscore tail` against a canned stream; (result, the canned server)."""
+
+    def run(replies, *args):
+        server = sse_server(replies)
+        return cli("tail", "--url", server.url, *args), server
+
+    return run
+
+
+def test_tail_prints_one_readable_line_per_transition(tail):
+    second = transition(2, "r9", "succeed", kind="run", source="fetch", dest="summarize")
+    result, _ = tail([Reply([transition(1), second])], "--count", "2")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "12:00:01 agent a1 activate: idle -> active\n12:00:01 run r9 succeed: fetch -> summarize\n"
+    )
+
+
+def test_tail_passes_its_filters_and_resumes_after_since(tail):
+    result, server = tail(
+        [Reply([transition(6)])],
+        *("--agent", "a1", "--run", "r1", "--machine", "agent", "--kind", "agent"),
+        *("--since", "5", "--count", "1"),
+    )
+    assert result.exit_code == 0
+    [request] = server.requests
+    assert request.path == "/v1/events/stream?agent_id=a1&run_id=r1&machine=agent&kind=agent"
+    assert request.headers["Last-Event-ID"] == "5"
+
+
+def test_tail_json_prints_one_object_per_line(tail):
+    result, _ = tail([Reply([transition(1), transition(2)])], "--json", "--count", "2")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(t["gid"], t["instance_id"], t["dest"]) for t in lines] == [
+        (1, "a1", "active"),
+        (2, "a1", "active"),
+    ]
+
+
+def test_tail_reports_lost_events_and_drops_on_stderr_and_keeps_going(tail):
+    replies = [Reply([GAP, transition(10), DROPPED], hold=True), Reply([transition(11)])]
+    result, server = tail(replies, "--count", "2")
+    assert result.exit_code == 0
+    assert [line.split()[2] for line in result.stdout.splitlines()] == ["a1", "a1"]
+    assert result.stderr == (
+        "tail: events lost: asked for those after 2, the oldest kept is 10\n"
+        "tail: dropped by the server (slow client); resuming\n"
+    )
+    assert server.requests[1].headers["Last-Event-ID"] == "10"
+
+
+def test_tail_of_a_stream_it_may_not_read_exits_5(tail):
+    body = b'{"code": 401, "status": "Unauthorized", "message": "a valid X-API-Key is required"}'
+    result, _ = tail([Reply([body], status=401, content_type="application/json")])
+    assert result.exit_code == 5
+
+
+class InterruptedStream:
+    """An event stream interrupted by Ctrl-C while waiting for its first event."""
+
+    closed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        InterruptedStream.closed = True
+
+    def __iter__(self):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_stops_tail_quietly_with_exit_0(cli, monkeypatch):
+    monkeypatch.setattr(OpsCoreClient, "events", lambda self, **filters: InterruptedStream())
+    result = cli("tail")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert InterruptedStream.closed
+
+
+def test_tail_of_a_service_without_the_stream_exits_3_naming_the_url(cli, sse_server):
+    server = sse_server([Reply([b'{"message": "not here"}'], 404, "application/json")])
+    result = cli("tail", "--url", server.url)
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: {server.url}/v1/events/stream: not here\n"
