@@ -130,7 +130,7 @@ def test_show_prints_the_run_and_a_table_of_its_steps(cli, api, helper):
     assert lines[lines.index("") + 1].split() == ["STEP", "STATUS", "ATTEMPTS", "LAST", "ERROR"]
     assert [line.split()[:3] for line in lines[lines.index("") + 2 :]] == [
         ["prepare", "succeeded", "1"],
-        ["ask", "running", "1"],
+        ["ask", "waiting", "1"],
     ]
 
 
