@@ -98,3 +98,16 @@ def test_tail_of_a_service_without_the_stream_exits_3_naming_the_url(cli, sse_se
     result = cli("tail", "--url", server.url)
     assert result.exit_code == 3
     assert result.stderr == f"Error: {server.url}/v1/events/stream: not here\n"
+
+
+def test_tail_follows_the_real_service_one_line_per_transition(cli, api):
+    api.agents.register("live")
+    api.agents.send_event("live", "activate")
+    api.agents.send_event("live", "complete")
+    result = cli("tail", "--agent", "live", "--since", "0", "--count", "2")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "agent live activate: idle -> active",
+        "agent live complete: active -> idle",
+    ]

@@ -126,3 +126,24 @@ def test_an_answer_that_is_not_an_event_stream_is_an_error(sse_server, follow):
     with pytest.raises(ApiError, match="not an event stream"):
         follow(server, 1)
     assert len(server.requests) == 1
+
+
+def test_events_follow_the_real_servers_stream_and_resume_after_a_reconnect(api, service_core):
+    service_core.agents.register(agent_id="streamed")
+    for event in ("activate", "complete", "activate"):
+        service_core.agents.fire_event("streamed", event)
+    stream = api.events(agent_id="streamed", last_event_id=0, read_timeout=10)
+    try:
+        first = [next(iter(stream)), next(iter(stream))]
+    finally:
+        stream.close()
+    assert [(e.instance_id, e.event) for e in first] == [
+        ("streamed", "activate"),
+        ("streamed", "complete"),
+    ]
+    resumed = api.events(agent_id="streamed", last_event_id=first[-1].gid, read_timeout=10)
+    try:
+        [third] = [next(iter(resumed))]
+    finally:
+        resumed.close()
+    assert (third.event, third.seq) == ("activate", 3)
