@@ -80,6 +80,11 @@ class OpsCore:
         )
         core = cls(definitions, open_store(settings, clock), clock=clock)
         core.warnings = warnings
+        definitions.refresh_from(
+            lambda: definitions.load(
+                [settings.machines_dir], default_registry, task_types=default_tasks
+            )
+        )
         return core
 
     def start(self, workers: int = DEFAULT_WORKERS) -> None:

@@ -15,7 +15,8 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from loguru import logger
 
-from .api.auth import DEV_API_KEY
+from . import metrics
+from .apikeys import DEV_API_KEY
 from .config import Settings
 from .logs import InterceptHandler
 
@@ -37,6 +38,10 @@ def _start_workers(worker: Any) -> None:
     if hasattr(core.store, "after_fork"):
         core.store.after_fork()
     core.start(app.extensions["opscore.settings"].workers)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    metrics.process_exited(worker.pid)
 
 
 def _when_ready(server: Any) -> None:
@@ -62,6 +67,7 @@ class Server(BaseApplication):
             "logger_class": GunicornLogger,
             "when_ready": _when_ready,
             "post_worker_init": _start_workers,
+            "child_exit": _child_exit,
             "graceful_timeout": 10,
             "keepalive": 5,
             "control_socket_disable": True,

@@ -241,3 +241,27 @@ def test_two_worker_processes_complete_500_runs_without_running_a_step_twice(bac
     assert len(processes) == 2
     assert core.store.queue.next_due() is None
     core.store.engine.dispose()
+
+
+def test_metrics_of_several_server_processes_are_summed(sqlite_env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(sqlite_env, port)
+    try:
+        call(url, "POST", "/v1/agents", {"id": "counted"})
+        for event in ("activate", "complete") * 10:
+            call(url, "POST", "/v1/agents/counted/events", {"event": event})
+        for _ in range(4):  # whichever process answers, it reports every process's counts
+            text = metrics_text(url)
+            assert (
+                'opscore_transitions_total{event="activate",kind="agent",machine="agent"} 10.0'
+                in text
+            )
+    finally:
+        stop(server)
+
+
+def metrics_text(url: str) -> str:
+    request = urllib.request.Request(f"{url}/metrics", headers={"X-API-Key": KEY})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()

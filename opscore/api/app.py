@@ -7,17 +7,27 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 from .. import __version__
+from ..apikeys import KeyRing
 from ..config import Settings
 from ..core import OpsCore
 from ..logs import configure_logging
-from . import errors
-from .auth import API_KEY_HEADER, KeyRing
+from . import errors, observability, security
 from .http import json_response
-from .resources import agents, docs, events, health, machines, runs, sessions, workflows
-from .smorest import SECURITY_SCHEME, Api, JsonParser
+from .resources import (
+    agents,
+    docs,
+    events,
+    health,
+    machines,
+    metrics,
+    runs,
+    sessions,
+    workflows,
+)
+from .smorest import BEARER_SCHEME, SECURITY_SCHEME, Api, JsonParser
 from .ui import PUBLIC_ENDPOINTS as UI_ENDPOINTS
 from .ui import blp as ui_blueprint
 
@@ -67,7 +77,7 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "security": [{SECURITY_SCHEME: []}],
+            "security": [{SECURITY_SCHEME: []}, {BEARER_SCHEME: []}],
             "info": {"description": "Run fleets of AI agents as explicit state machines."},
         },
     )
@@ -81,28 +91,17 @@ def create_app(
         }
     )
     api = app.extensions["opscore.api"] = Api(app)
-    blueprints = (health, agents, sessions, machines, workflows, runs, events)
+    blueprints = (health, agents, sessions, machines, workflows, runs, events, metrics)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.register_blueprint(ui_blueprint)
     errors.init_app(app)
-    app.before_request(authenticate)
+    observability.init_app(app)
+    security.init_app(app, PUBLIC_ENDPOINTS)
     app.before_request(require_supported_body)
     app.before_request(reject_unknown_query_parameters)
     return app
-
-
-def authenticate() -> Any:
-    """Require a known X-API-Key on everything but health, docs and the /ui page shells."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    key_id = current_app.extensions["opscore.keys"].identify(request.headers.get(API_KEY_HEADER))
-    if key_id is None:
-        body = errors.error_body(401, f"a valid {API_KEY_HEADER} header is required")
-        return json_response(body, 401, {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
-    g.api_key_id = key_id[:16]
-    return None
 
 
 def require_supported_body() -> Any:

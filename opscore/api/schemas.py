@@ -209,3 +209,17 @@ class ValidationResultSchema(Schema):
     valid = fields.Boolean(required=True)
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     machine = fields.Nested(MachineSummarySchema, allow_none=True, required=True)
+
+
+class MachineKeySchema(Schema):
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class ReloadResultSchema(Schema):
+    added = fields.List(
+        fields.Nested(MachineKeySchema),
+        required=True,
+        metadata={"description": "Definition versions loaded by this call."},
+    )
+    warnings = fields.List(fields.Nested(ProblemSchema), required=True)

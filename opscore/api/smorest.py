@@ -16,9 +16,10 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, UnprocessableEntity
 
-from .auth import API_KEY_HEADER
+from ..apikeys import API_KEY_HEADER
 
 SECURITY_SCHEME = "ApiKeyAuth"
+BEARER_SCHEME = "BearerAuth"
 PUBLIC = {"security": []}
 
 
@@ -93,4 +94,13 @@ class Api(flask_smorest.Api):
         super()._init_spec(*args, **kwargs)
         self.spec.components.security_scheme(
             SECURITY_SCHEME, {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+        )
+        self.spec.components.security_scheme(
+            BEARER_SCHEME,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The same API key, for clients that cannot set "
+                "X-API-Key (Prometheus).",
+            },
         )

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .agents import agents
 from .db import db
+from .keys import keys
 from .machines import machines
 from .runs import runs
 from .serve import serve
@@ -20,5 +21,5 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
-for command in (agents, db, machines, runs, serve, tail, worker):
+for command in (agents, db, keys, machines, runs, serve, tail, worker):
     main.add_command(command)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from .loader import definition_files, load_file
 from .model import MachineDefinition
 from .problems import DefinitionError, Problem, errors_only
 
+REFRESH_EVERY = 5.0
+
 
 class DefinitionRegistry:
     """Thread-safe store of definitions; versions are added, never replaced."""
@@ -20,6 +23,16 @@ class DefinitionRegistry:
     def __init__(self) -> None:
         self._versions: dict[str, dict[int, MachineDefinition]] = {}
         self._lock = threading.Lock()
+        self._refresh: Callable[[], object] | None = None
+        self._refreshed_at = float("-inf")
+
+    def refresh_from(self, refresh: Callable[[], object]) -> None:
+        """When a version is missing, call `refresh` (at most every REFRESH_EVERY seconds).
+
+        Another process may have loaded a newer version from the same folder (a reload, a
+        rolling deploy): a worker that meets a run pinned to it loads it instead of failing.
+        """
+        self._refresh = refresh
 
     def add(self, definition: MachineDefinition) -> Problem | None:
         """Add a definition; a known version with different content is a problem, not a swap."""
@@ -67,6 +80,25 @@ class DefinitionRegistry:
 
     def get(self, name: str, version: int | None = None) -> MachineDefinition:
         """The definition `name` at `version`, or its latest version."""
+        try:
+            return self._get(name, version)
+        except MachineNotFound:
+            if not self._refresh_now():
+                raise
+        return self._get(name, version)
+
+    def _refresh_now(self) -> bool:
+        now = time.monotonic()
+        if self._refresh is None or now - self._refreshed_at < REFRESH_EVERY:
+            return False
+        self._refreshed_at = now
+        try:
+            self._refresh()
+        except DefinitionError:
+            return False
+        return True
+
+    def _get(self, name: str, version: int | None) -> MachineDefinition:
         versions = self._versions.get(name)
         if not versions:
             raise MachineNotFound(name, version)

@@ -10,8 +10,18 @@ from typing import Any
 
 from loguru import logger
 
+from .. import metrics
 from ..engine import Engine
-from ..errors import InvalidRequest, PreconditionFailed, RevisionConflict
+from ..errors import (
+    ActionFailed,
+    EventNotAllowed,
+    GuardRefused,
+    InvalidRequest,
+    PreconditionFailed,
+    RevisionConflict,
+    TransitionError,
+    UnknownEvent,
+)
 from ..queue import WorkItem
 from ..store import Instance, Page, Query, Store, TransitionRecord
 from ..store.records import EMPTY
@@ -19,6 +29,12 @@ from .idempotency import IdempotentRequest
 from .locks import StripedLocks
 
 MAX_CONFLICT_RETRIES = 8
+_REJECTION_REASONS = {
+    EventNotAllowed: "not_allowed",
+    GuardRefused: "guard_refused",
+    UnknownEvent: "unknown_event",
+    ActionFailed: "action_failed",
+}
 MACHINE_KIND_OF = {"agent": "agent", "session": "session", "run": "workflow"}
 
 _TRANSITION_MESSAGES = {
@@ -180,7 +196,12 @@ class Lifecycle:
         if plan.event is None:
             instance = base.evolve(revision=previous.revision + 1, updated_at=now)
             return Fired(previous, instance, None, _note(instance, plan.note, now))
-        instance, record = self.engine.fire(base, plan.event, plan.data, now)
+        try:
+            instance, record = self.engine.fire(base, plan.event, plan.data, now)
+        except (TransitionError, ActionFailed) as error:
+            reason = _REJECTION_REASONS.get(type(error), "refused")
+            metrics.rejected_events.labels(previous.kind, previous.machine, reason).inc()
+            raise
         return Fired(previous, instance, record)
 
     def history(
@@ -203,6 +224,7 @@ class Lifecycle:
         return instance.state in self.engine.definition(instance).final_states
 
     def _log(self, instance: Instance, record: TransitionRecord) -> None:
+        metrics.transitions.labels(instance.kind, instance.machine, record.event).inc()
         extra = {
             f"{instance.kind}_id": instance.id,
             "event": record.event,

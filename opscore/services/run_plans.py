@@ -156,7 +156,7 @@ class RunPlans:
         if run.state != FAILED or step not in self.template(run).steps:
             raise EventNotAllowed(f"redrive_{step or '?'}", run.state, allowed)
         context = {key: value for key, value in run.context.items() if key != "error"}
-        context, work = rundata.enter(context, run.id, step, None)
+        context, work = rundata.enter(context, run.id, step, None, self.clock())
         return Plan(f"redrive_{step}", {}, context, [work])
 
     def run_failed(self, run: Instance, error: str, message: str) -> Plan:
@@ -185,7 +185,7 @@ class RunPlans:
         data = data or {"step": context["pending"]["step"]}
         if dest == FAILED:
             return Plan(event, data, {**context, "pending": None})
-        context, work = rundata.enter(context, run.id, dest, output)
+        context, work = rundata.enter(context, run.id, dest, output, self.clock())
         return Plan(event, data, context, [work] if work else [])
 
 

@@ -32,6 +32,7 @@ from ..workflows.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
 from .agents import AgentService
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle, Plan, new_id
+from .run_metrics import observe
 from .run_plans import IN_PROGRESS, RunPlans
 from .validation import MAX_JSON_BYTES, check_json_object
 
@@ -82,8 +83,8 @@ class RunService:
         if agent_id is not None:
             self._check_agent(agent_id, template.agent.on_start)
         run_id = new_id()
-        context, first = rundata.initial(run_id, input_data, template.start)
         now = self.lifecycle.clock()
+        context, first = rundata.initial(run_id, input_data, template.start, now)
         work = [first] + (
             [WorkItem(RUN_TIMEOUT, run_id, due=now + template.timeout)] if template.timeout else []
         )
@@ -257,7 +258,9 @@ class RunService:
         return self._settled(self.lifecycle.transact(KIND, run_id, plan))
 
     def _settled(self, fired: Fired | None) -> Fired | None:
-        """After a commit: a run that just ended tells its agent."""
+        """After a commit: count what happened; a run that just ended tells its agent."""
+        if fired is not None:
+            observe(fired)
         if fired is None or fired.record is None or fired.previous.state == fired.instance.state:
             return fired
         binding = self.template(fired.instance).agent

@@ -6,6 +6,7 @@ import threading
 
 from loguru import logger
 
+from .. import metrics
 from ..queue.base import WorkItem, WorkQueue
 from .runner import StepRunner
 
@@ -51,6 +52,7 @@ class WorkerPool:
             if item is None:
                 continue
             self._held[me] = item
+            metrics.queue_wait.labels(item.kind).observe(max(0.0, self.queue.clock() - item.due))
             try:
                 self.runner.process(item, getattr(self.queue, "owner", None))
             except Exception:

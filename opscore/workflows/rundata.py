@@ -20,10 +20,12 @@ MAX_ATTEMPTS_KEPT = 50
 Context = dict[str, Any]
 
 
-def initial(run_id: str, input_data: Mapping[str, Any], start: str) -> tuple[Context, WorkItem]:
-    """The context of a new run and its first work."""
+def initial(
+    run_id: str, input_data: Mapping[str, Any], start: str, now: float = 0.0
+) -> tuple[Context, WorkItem]:
+    """The context of a new run and its first work (due `now`)."""
     context: Context = {"input": dict(input_data), "steps": {}}
-    return enter(context, run_id, start, output=None)
+    return enter(context, run_id, start, output=None, now=now)
 
 
 def step_record(context: Mapping[str, Any], step: str) -> dict[str, Any]:
@@ -38,9 +40,10 @@ def with_step(context: Mapping[str, Any], step: str, record: dict[str, Any]) -> 
 
 
 def enter(
-    context: Mapping[str, Any], run_id: str, step: str, output: Any
+    context: Mapping[str, Any], run_id: str, step: str, output: Any, now: float = 0.0
 ) -> tuple[Context, WorkItem | None]:
-    """Move the run's attention to `step` (or finish it); returns the work that follows."""
+    """Move the run's attention to `step` (or finish it); returns the work that follows (due
+    `now`, so the queue can tell how long it waited)."""
     if step == SUCCEEDED:
         return {**context, "pending": None, "output": output}, None
     record = step_record(context, step)
@@ -48,7 +51,7 @@ def enter(
     record.update(status="queued", retries=[])
     context = with_step(context, step, record)
     pending = {"step": step, "attempt": attempt, "status": "queued"}
-    return {**context, "pending": pending}, WorkItem(DISPATCH, run_id, step, attempt)
+    return {**context, "pending": pending}, WorkItem(DISPATCH, run_id, step, attempt, now)
 
 
 def start_attempt(

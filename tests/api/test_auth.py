@@ -7,7 +7,7 @@ import io
 import pytest
 
 from opscore.api import create_app
-from opscore.api.auth import DEV_API_KEY, KeyRing, digest
+from opscore.apikeys import DEV_API_KEY, KeyRing, digest
 from opscore.config import ConfigError, Settings
 from opscore.logs import configure_logging
 

@@ -70,7 +70,7 @@ def test_openapi_describes_every_route_with_security_and_errors(client, app):
     routes = {
         re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/v1") or rule.rule == "/health"
+        if rule.rule.startswith("/v1") or rule.rule in ("/health", "/metrics")
     }
     assert routes == set(spec["paths"])
     assert spec["components"]["securitySchemes"]["ApiKeyAuth"] == {
@@ -78,7 +78,7 @@ def test_openapi_describes_every_route_with_security_and_errors(client, app):
         "in": "header",
         "name": "X-API-Key",
     }
-    assert spec["security"] == [{"ApiKeyAuth": []}]
+    assert spec["security"] == [{"ApiKeyAuth": []}, {"BearerAuth": []}]
     assert spec["paths"]["/health"]["get"]["security"] == []
     event = spec["paths"]["/v1/agents/{agent_id}/events"]["post"]
     assert {"401", "404", "409", "412", "413", "415", "422"} <= set(event["responses"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ..conftest import AUTH
 from .conftest import wait_for
@@ -302,3 +303,54 @@ def test_the_live_feed_shows_a_runs_step_attempts_and_transitions(
         1.0,
     )
     assert workflow_core.runs.history(run["id"]).total == 2
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_metrics_count_finished_runs_retries_step_durations_and_queue_waits(
+    client, clock, flaky_server
+):
+    server = flaky_server(failures=1)
+    finished = sample("opscore_runs_finished_total", workflow="fetch_report", outcome="succeeded")
+    retried = sample(
+        "opscore_step_retries_total",
+        workflow="fetch_report",
+        step="fetch",
+        error="Http.ServerError",
+    )
+    timed = sample(
+        "opscore_step_duration_seconds_count",
+        workflow="fetch_report",
+        step="fetch",
+        outcome="failed",
+    )
+    waits = sample("opscore_queue_wait_seconds_count", kind="dispatch")
+    run = start(client, "fetch_report", {"input": {"url": server.url}})
+    wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"))
+    clock.advance(1.0)
+    wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    assert (
+        sample("opscore_runs_finished_total", workflow="fetch_report", outcome="succeeded")
+        == finished + 1
+    )
+    assert (
+        sample(
+            "opscore_step_retries_total",
+            workflow="fetch_report",
+            step="fetch",
+            error="Http.ServerError",
+        )
+        == retried + 1
+    )
+    assert (
+        sample(
+            "opscore_step_duration_seconds_count",
+            workflow="fetch_report",
+            step="fetch",
+            outcome="failed",
+        )
+        == timed + 1
+    )
+    assert sample("opscore_queue_wait_seconds_count", kind="dispatch") >= waits + 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 
 from ...definitions import MachineDefinition, load_text
@@ -19,6 +19,7 @@ from ..schemas import (
     MachineQuerySchema,
     MachineSchema,
     MachineSummarySchema,
+    ReloadResultSchema,
     ValidateQuerySchema,
     ValidationResultSchema,
 )
@@ -84,6 +85,39 @@ class MachineDiagram(MethodView):
         if state is not None and state not in definition.state_names:
             raise InvalidRequest(f"machine '{name}' has no state '{state}'", "state")
         return text_response(mermaid(definition, current=state))
+
+
+@blp.route("/reload")
+class MachineReload(MethodView):
+    @blp.response(200, ReloadResultSchema)
+    @errors(blp, 403)
+    def post(self) -> Any:
+        """Load new definition versions from the machines folder (admin scope)
+
+        Every file is validated first; if any is invalid, nothing is loaded and the answer is
+        a 422 listing every problem. Versions already loaded stay as they are; a file that
+        changes a loaded version without raising `version` is an error. With several
+        processes, each loads on its own: restart them, or call this on each.
+        """
+        ops = core()
+        before = {
+            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
+        }
+        settings = current_app.extensions["opscore.settings"]
+        warnings = ops.definitions.load(
+            [settings.machines_dir], ops.engine.callbacks, task_types=ops.tasks
+        )
+        after = [
+            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
+        ]
+        added = [
+            {"name": name, "version": version}
+            for name, version in after
+            if (name, version) not in before
+        ]
+        return json_response(
+            {"added": added, "warnings": [presenters.problem(p) for p in warnings]}
+        )
 
 
 @blp.route("/validate")

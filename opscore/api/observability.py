@@ -1,0 +1,60 @@
+"""Per-request context: a request id bound to every log line, one access log line, metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from loguru import logger
+
+from .. import metrics
+from ..logs import request_id
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def start_request() -> None:
+    """Keep a sane incoming X-Request-ID (else make one) and bind it to the request's logs."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+    g.request_id_token = request_id.set(g.request_id)
+
+
+def finish_request(response: Response) -> Response:
+    """Echo the request id, log one line for the request, count and time it."""
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    started = g.get("request_started")
+    if started is None:
+        return response
+    elapsed = time.perf_counter() - started
+    route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+    metrics.http_requests.labels(route, request.method, str(response.status_code)).inc()
+    metrics.http_latency.labels(route, request.method).observe(elapsed)
+    logger.info(
+        "{method} {path} {status} {duration_ms}ms",
+        method=request.method,
+        path=request.path,
+        route=route,
+        status=response.status_code,
+        duration_ms=round(elapsed * 1000, 2),
+    )
+    return response
+
+
+def end_request(_error: Any) -> None:
+    """Unbind the request id once the request is over."""
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        request_id.reset(token)
+
+
+def init_app(app: Flask) -> None:
+    """Register the hooks; `start_request` runs before every other before-request hook."""
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
+    app.after_request(finish_request)
+    app.teardown_request(end_request)

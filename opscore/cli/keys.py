@@ -1,0 +1,32 @@
+"""`opscore keys`: make API keys to configure as digests."""
+
+from __future__ import annotations
+
+import click
+
+from ..apikeys import SCOPES, new_key
+
+
+@click.group()
+def keys() -> None:
+    """Make API keys."""
+
+
+@keys.command()
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default="read",
+    show_default=True,
+    help="read: GET only; write: also state-changing POSTs; admin: also reloads and deletes.",
+)
+def new(scope: str) -> None:
+    """Print a new random key (shown once) and the OPSCORE_API_KEYS entry that accepts it."""
+    key, entry = new_key(scope)
+    click.echo(f"key:    {key}")
+    click.echo(f"config: {entry}")
+    click.echo(
+        "Give the key to its client; put the config entry (a digest, not the key) in "
+        "OPSCORE_API_KEYS, comma-separated with the others.",
+        err=True,
+    )
