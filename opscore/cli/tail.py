@@ -17,11 +17,29 @@ KINDS = ("agent", "session", "run", "step")
 
 
 def transition_text(transition: Transition) -> str:
-    """`12:00:01 agent a1 activate: idle -> active` (the time in UTC)."""
+    """`12:00:01 agent a1 activate: idle -> active` (the time in UTC).
+
+    A step event reads `12:00:01 run r1 step fetch attempt 2 retrying in 2s: Http.Timeout`.
+    """
+    when = clock_time(transition.at)
+    if transition.kind == "step":
+        return f"{when} run {transition.instance_id} {_step_text(transition)}"
     return (
-        f"{clock_time(transition.at)} {transition.kind} {transition.instance_id} "
+        f"{when} {transition.kind} {transition.instance_id} "
         f"{transition.event}: {transition.source} -> {transition.dest}"
     )
+
+
+def _step_text(transition: Transition) -> str:
+    data = transition.data
+    text = f"step {transition.source} attempt {data.get('attempt', '?')} {transition.event}"
+    if transition.event == "retrying":
+        text += f" in {data.get('retry_in', 0):g}s: {data.get('error', '?')}"
+    elif transition.event == "waiting" and data.get("agent_id"):
+        text += f" for agent {data['agent_id']}"
+    elif transition.event == "sleeping" and data.get("seconds") is not None:
+        text += f" for {data['seconds']:g}s"
+    return text
 
 
 @click.command()

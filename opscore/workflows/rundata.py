@@ -85,6 +85,7 @@ def finish_attempt(context: Mapping[str, Any], now: float, outcome: str, **detai
     record["status"] = outcome
     if outcome == "succeeded":
         record["output"] = details.get("output")
+        record.pop("error", None)  # the step's last error; its attempts keep theirs
     if "error" in details:
         record["error"] = details["error"]
     return with_step(context, step, record)

@@ -111,3 +111,35 @@ def test_tail_follows_the_real_service_one_line_per_transition(cli, api):
         "agent live activate: idle -> active",
         "agent live complete: active -> idle",
     ]
+
+
+def test_tail_prints_step_events_as_attempts(tail):
+    retrying = transition(
+        5,
+        "r9",
+        "retrying",
+        kind="step",
+        source="fetch",
+        dest="fetch",
+        data={
+            "step": "fetch",
+            "attempt": 2,
+            "status": "retrying",
+            "error": "Http.Timeout",
+            "retry_in": 2.0,
+        },
+    )
+    waiting = transition(
+        6,
+        "r9",
+        "waiting",
+        kind="step",
+        source="ask",
+        dest="ask",
+        data={"step": "ask", "attempt": 1, "agent_id": "a1"},
+    )
+    result, _ = tail([Reply([retrying, waiting])], "--count", "2")
+    assert result.stdout.splitlines() == [
+        "12:00:01 run r9 step fetch attempt 2 retrying in 2s: Http.Timeout",
+        "12:00:01 run r9 step ask attempt 1 waiting for agent a1",
+    ]
