@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import (
@@ -70,6 +71,12 @@ http_latency = Histogram(
     ["route", "method"],
     buckets=TIME_BUCKETS,
 )
+
+
+@lru_cache(maxsize=8192)
+def child(metric: Any, *labels: str) -> Any:
+    """The metric's child for `labels`, looked up once (`labels()` is slow on a hot path)."""
+    return metric.labels(*labels)
 
 
 class QueueDepth:

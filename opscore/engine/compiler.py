@@ -22,6 +22,7 @@ class CompiledMachine:
 
     def __init__(self, definition: MachineDefinition, callbacks: CallbackRegistry) -> None:
         self.definition = definition
+        self.final_states = definition.final_states
         self.allowed = definition.allowed_by_state
         self.event_names = frozenset(definition.events)
         self.machine = Machine(

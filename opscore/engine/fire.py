@@ -69,6 +69,13 @@ class Engine:
         """The definition version `instance` is pinned to."""
         return self.compiled(instance.machine, instance.version).definition
 
+    def is_final(self, instance: Instance) -> bool:
+        """Whether the instance is in a final state of its machine."""
+        compiled = self._compiled.get((instance.machine, instance.version))
+        if compiled is None:
+            compiled = self.compiled(instance.machine, instance.version)
+        return instance.state in compiled.final_states
+
     def allowed_events(self, instance: Instance) -> tuple[str, ...]:
         """The events that may fire from the instance's current state (before conditions)."""
         return self.compiled(instance.machine, instance.version).allowed.get(instance.state, ())
@@ -85,7 +92,9 @@ class Engine:
         Raises UnknownEvent, EventNotAllowed or GuardRefused (carrying the allowed
         events), or ActionFailed when a callback raised.
         """
-        compiled = self.compiled(instance.machine, instance.version)
+        compiled = self._compiled.get((instance.machine, instance.version))
+        if compiled is None:
+            compiled = self.compiled(instance.machine, instance.version)
         state = instance.state
         allowed = compiled.allowed.get(state, ())
         if event not in allowed:

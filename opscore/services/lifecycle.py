@@ -22,6 +22,7 @@ from ..errors import (
     TransitionError,
     UnknownEvent,
 )
+from ..logs import info_fields
 from ..queue import WorkItem
 from ..store import Instance, Page, Query, Store, TransitionRecord
 from ..store.records import EMPTY
@@ -37,17 +38,12 @@ _REJECTION_REASONS = {
 }
 MACHINE_KIND_OF = {"agent": "agent", "session": "session", "run": "workflow"}
 
-_TRANSITION_MESSAGES = {
-    "agent": "agent {agent_id} {event}: {source} -> {dest}",
-    "session": "session {session_id} {event}: {source} -> {dest}",
-    "run": "run {run_id} {event}: {source} -> {dest}",
-}
 _CREATED_MESSAGES = {
-    kind: f"{kind} {{{kind}_id}} created in {{state}}" for kind in _TRANSITION_MESSAGES
+    kind: f"{kind} {{{kind}_id}} created in {{state}}" for kind in ("agent", "session", "run")
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Fired:
     """The outcome of one committed change; `record` is None when no event fired."""
 
@@ -57,7 +53,7 @@ class Fired:
     note: TransitionRecord | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Plan:
     """What to commit: an event to fire (or None), the context to keep, work to queue."""
 
@@ -91,6 +87,7 @@ class Lifecycle:
         self.engine = engine
         self.locks = locks or StripedLocks()
         self.clock = clock
+        self._counted: dict[tuple[str, str, str], Any] = {}  # transition counters, by labels
 
     def create(
         self,
@@ -221,11 +218,15 @@ class Lifecycle:
 
     def is_final(self, instance: Instance) -> bool:
         """Whether the instance is in a final state of its machine."""
-        return instance.state in self.engine.definition(instance).final_states
+        return self.engine.is_final(instance)
 
     def _log(self, instance: Instance, record: TransitionRecord) -> None:
-        metrics.transitions.labels(instance.kind, instance.machine, record.event).inc()
-        extra = {
+        key = (instance.kind, instance.machine, record.event)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = metrics.child(metrics.transitions, *key)
+        counter.inc()
+        fields = {
             f"{instance.kind}_id": instance.id,
             "event": record.event,
             "source": record.source,
@@ -233,8 +234,9 @@ class Lifecycle:
             "seq": record.seq,
         }
         if instance.agent_id is not None:
-            extra["agent_id"] = instance.agent_id
-        logger.info(_TRANSITION_MESSAGES[instance.kind], **extra)
+            fields["agent_id"] = instance.agent_id
+        message = f"{instance.kind} {instance.id} {record.event}: {record.source} -> {record.dest}"
+        info_fields(message, fields)
 
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
         fields = {"run_id": instance.id, "agent_id": instance.agent_id, **note.data}

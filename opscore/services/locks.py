@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import zlib
 
 DEFAULT_STRIPES = 1024
 
@@ -16,7 +15,10 @@ class StripedLocks:
 
     def __init__(self, stripes: int = DEFAULT_STRIPES) -> None:
         self._locks = [threading.Lock() for _ in range(stripes)]
+        self._stripes = stripes
 
     def of(self, instance_id: str) -> threading.Lock:
         """The lock that serializes writes to `instance_id`."""
-        return self._locks[zlib.crc32(instance_id.encode()) % len(self._locks)]
+        # str's hash is computed once per string and cached; it differs between processes,
+        # which is fine for locks that live in one.
+        return self._locks[hash(instance_id) % self._stripes]

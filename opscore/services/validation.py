@@ -49,7 +49,7 @@ def check_capabilities(values: Sequence[str]) -> tuple[str, ...]:
 
 def check_json_object(value: Mapping[str, Any] | None, field: str) -> dict[str, Any]:
     """A JSON object of at most MAX_JSON_BYTES serialized and MAX_JSON_DEPTH levels."""
-    if value is None:
+    if value is None or (type(value) is dict and not value):
         return {}
     if not isinstance(value, Mapping):
         raise InvalidRequest(f"{field} must be a JSON object", field)

@@ -43,6 +43,7 @@ class MemoryStore:
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
         self._feed: deque[TransitionRecord] = deque(maxlen=feed_retention)
         self._fed = threading.Condition(threading.Lock())
+        self._following = 0  # threads waiting in wait_for_feed; commits wake them
         self._gids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -117,7 +118,7 @@ class MemoryStore:
                 self._feed.append(note)
             if work:
                 self.queue.offer(work)
-        if record is not None or notes:
+        if self._following and (record is not None or notes):
             with self._fed:
                 self._fed.notify_all()
         return record
@@ -148,7 +149,11 @@ class MemoryStore:
         """Return when something newer than `after_gid` is in the feed, or after `timeout`."""
         with self._fed:
             if self.feed_bounds()[1] <= after_gid:
-                self._fed.wait(timeout)
+                self._following += 1
+                try:
+                    self._fed.wait(timeout)
+                finally:
+                    self._following -= 1
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""

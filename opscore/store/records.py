@@ -70,10 +70,23 @@ class Instance:
         self.context = context
 
     def evolve(self, **changes: Any) -> Instance:
-        """A copy with `changes` applied."""
+        """A copy with `changes` applied (written out: it is on every event's path)."""
         new = object.__new__(Instance)
-        for slot in Instance.__slots__:
-            object.__setattr__(new, slot, changes[slot] if slot in changes else getattr(self, slot))
+        get = changes.get
+        new.id = get("id", self.id)
+        new.kind = get("kind", self.kind)
+        new.machine = get("machine", self.machine)
+        new.version = get("version", self.version)
+        new.state = get("state", self.state)
+        new.revision = get("revision", self.revision)
+        new.seq = get("seq", self.seq)
+        new.created_at = get("created_at", self.created_at)
+        new.updated_at = get("updated_at", self.updated_at)
+        new.name = get("name", self.name)
+        new.agent_id = get("agent_id", self.agent_id)
+        new.capabilities = get("capabilities", self.capabilities)
+        new.metadata = get("metadata", self.metadata)
+        new.context = get("context", self.context)
         return new
 
     @property

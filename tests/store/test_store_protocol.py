@@ -176,3 +176,13 @@ def test_work_is_admitted_with_the_insert_up_to_the_queue_capacity(store, clock)
     claimed = store.queue.claim(0)
     assert claimed == WorkItem("dispatch", "a0", "s", 1, clock.now())
     store.queue.done(claimed)
+
+
+def test_evolve_copies_every_attribute_and_changes_only_those_named():
+    original = agent(context={"failures": 1}, name="n", agent_id=None)
+    assert original.evolve() == original
+    changed = original.evolve(state="active", revision=2)
+    assert (changed.state, changed.revision) == ("active", 2)
+    assert {k: v for k, v in changed.as_dict().items() if k not in ("state", "revision")} == {
+        k: v for k, v in original.as_dict().items() if k not in ("state", "revision")
+    }
