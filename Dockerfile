@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Ops-Core's production image: gunicorn serving the REST API as a non-root user, state
 # under the volume /data, configuration by OPSCORE_* variables only (docs/deployment.md).
 # `make docker` builds it.
