@@ -5,6 +5,7 @@ The image's HEALTHCHECK; it needs nothing but the standard library (no curl in t
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.request
@@ -28,7 +29,7 @@ def check(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310
             body = json.loads(response.read())
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         return f"{url}: {error}"
     status = body.get("status") if isinstance(body, dict) else None
     if status != "ok":
