@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' opscore/__init__.py)
 
-.PHONY: install ui-assets run test lint fmt check clean
+.PHONY: install ui-assets run test lint fmt check docker clean
 
 install: $(STAMP)
 
@@ -30,6 +31,7 @@ test: install ui-assets
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 fmt: install
 	$(BIN)/ruff check --fix .
@@ -37,6 +39,10 @@ fmt: install
 
 check: install
 	$(BIN)/opscore machines check machines
+
+# The production image (needs a Docker engine); it ships the Mermaid build when present.
+docker: ui-assets
+	docker build -t opscore:$(VERSION) .
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .ruff_cache test-artifacts \

@@ -29,6 +29,19 @@ def _port(text: str) -> int:
     return value
 
 
+def _boolean(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise ValueError("must be true or false")
+
+
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -56,6 +69,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     processes: int = 0
     max_streams: int = 4
+    migrate_on_start: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -104,4 +118,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "queue_capacity": _positive_int,
     "processes": int,
     "max_streams": _positive_int,
+    "migrate_on_start": _boolean,
 }

@@ -27,7 +27,7 @@ TEXT_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message} | {extra
 request_id: ContextVar[str | None] = ContextVar("opscore_request_id", default=None)
 """The id of the HTTP request being served, bound to every log line it causes."""
 
-_QUIET_LIBRARIES = ("transitions",)
+_QUIET_LIBRARIES = ("transitions", "alembic.runtime.plugins")
 
 
 class JsonLines:

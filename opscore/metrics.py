@@ -1,8 +1,9 @@
 """Prometheus metrics: what the engine, the runs, the queue and the HTTP API count and time.
 
 With several gunicorn processes the values are kept in prometheus-client's multiprocess
-files (`PROMETHEUS_MULTIPROC_DIR`, set by `opscore serve` before anything is imported) and
-summed when `/metrics` is scraped; the queue depth is read from the store at scrape time.
+files (`PROMETHEUS_MULTIPROC_DIR`, set by `opscore.gunicorn_conf` before anything imports
+prometheus-client) and summed when `/metrics` is scraped; the queue depth is read from the
+store at scrape time.
 """
 
 from __future__ import annotations

@@ -38,6 +38,52 @@ def test_serve_refuses_to_start_naming_every_invalid_definition(tmp_path):
     ]
 
 
+def test_serve_refusing_to_start_leaves_no_metrics_folder_behind(tmp_path):
+    shutil.copy(TEST_MACHINES / "invalid" / "unknown_dest.yaml", tmp_path / "bad.yaml")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = subprocess.run(
+        [OPSCORE, "serve", "--port", str(free_port())],
+        env={
+            "OPSCORE_MACHINES_DIR": str(tmp_path),
+            "OPSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}",
+            "TMPDIR": str(temporary),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert list(temporary.iterdir()) == []
+
+
+def test_serve_removes_its_metrics_folder_when_it_stops(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    env = {
+        "OPSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}",
+        "OPSCORE_MIGRATE_ON_START": "true",
+        "OPSCORE_PROCESSES": "2",
+        "TMPDIR": str(temporary),
+    }
+    with running_server([OPSCORE, "serve", "--port", str(port)], env, port):
+        assert [p.name[:16] for p in temporary.iterdir()] == ["opscore-metrics-"]
+    assert list(temporary.iterdir()) == []
+
+
+def test_serve_migrates_a_fresh_database_when_asked_to(tmp_path):
+    port = free_port()
+    env = {
+        "OPSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "OPSCORE_MIGRATE_ON_START": "true",
+    }
+    with running_server([OPSCORE, "serve", "--port", str(port)], env, port) as url:
+        health = _call(url, "GET", "/health")
+    assert health["store"] == "sqlite"
+
+
 def test_serve_refuses_a_public_address_without_keys():
     result = subprocess.run(
         [OPSCORE, "serve", "--host", "0.0.0.0", "--port", "1"],  # noqa: S104

@@ -7,16 +7,19 @@ from typing import Any
 import click
 
 from ..config import Settings
-from ..store.factory import MEMORY_URL
+from ..startup import refuse_to_start_on_bad_setup
+from ..store.factory import MEMORY_URL, migrate_store
+
+IN_MEMORY = "OPSCORE_DATABASE_URL is memory://: no schema to migrate"
 
 
 def _engine() -> Any:
-    """The SQL engine to migrate, or None for the in-memory store."""
+    """The SQL engine to inspect, or None for the in-memory store."""
     from ..store.sql import connect
 
     settings = Settings.from_env()
     if settings.database_url == MEMORY_URL:
-        click.echo("OPSCORE_DATABASE_URL is memory://: no schema to migrate")
+        click.echo(IN_MEMORY)
         return None
     return connect(settings.database_url, settings.sqlite_synchronous)
 
@@ -29,16 +32,13 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Create or migrate the schema to the newest revision (safe to repeat)."""
-    from ..store.migrations import current, head
-    from ..store.migrations import upgrade as migrate
-
-    engine = _engine()
-    if engine is None:
+    with refuse_to_start_on_bad_setup():
+        migrated = migrate_store(Settings.from_env())
+    if migrated is None:
+        click.echo(IN_MEMORY)
         return
-    before = current(engine)
-    migrate(engine)
-    click.echo(f"database schema: {before or 'empty'} -> {head()}")
-    engine.dispose()
+    before, after = migrated
+    click.echo(f"database schema: {before or 'empty'} -> {after}")
 
 
 @db.command()

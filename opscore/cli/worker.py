@@ -9,7 +9,7 @@ import click
 from loguru import logger
 
 from ..config import ConfigError, Settings
-from .startup import refuse_to_start_on_bad_setup
+from ..startup import refuse_to_start_on_bad_setup
 
 
 @click.command()

@@ -33,3 +33,25 @@ def open_store(settings: Settings, clock: Any) -> Any:
     return SqlStore(
         engine, settings.history_cap, settings.idempotency_ttl, clock, settings.queue_capacity
     )
+
+
+def migrate_store(settings: Settings) -> tuple[str | None, str] | None:
+    """Bring the SQL store's schema to the newest revision: (revision before, after).
+
+    Safe to repeat; None for `memory://`, which has no schema.
+    """
+    if settings.database_url == MEMORY_URL:
+        return None
+    from .migrations import current, head, upgrade
+    from .sql import connect
+
+    try:
+        engine = connect(settings.database_url, settings.sqlite_synchronous)
+    except Exception as error:  # a malformed URL or a missing driver
+        raise ConfigError(f"OPSCORE_DATABASE_URL: {error}") from None
+    try:
+        before = current(engine)
+        upgrade(engine)
+        return before, head()
+    finally:
+        engine.dispose()

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import click
 
-from ..config import ConfigError
-from ..definitions import DefinitionError
+from .config import ConfigError
+from .definitions import DefinitionError
 
 
 @contextmanager
