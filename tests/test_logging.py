@@ -9,7 +9,7 @@ import logging
 import pytest
 from loguru import logger
 
-from opscore.logs import configure_logging, request_id
+from opscore.logs import configure_logging, info_fields, request_id
 
 
 def test_each_transition_writes_one_json_line_with_its_context(core, json_logs):
@@ -75,6 +75,15 @@ def test_text_format_and_level_are_configurable():
     logger.warning("shown")
     assert "hidden" not in buffer.getvalue()
     assert "| WARNING | shown" in buffer.getvalue()
+
+
+@pytest.mark.parametrize("form", ["json", "text"])
+def test_braces_in_a_logged_name_are_written_as_they_are(form):
+    buffer = io.StringIO()
+    configure_logging("INFO", form, stream=buffer)
+    info_fields("GET /v1/agents/{x} 404 1.0ms", {"path": "/v1/agents/{x}"})
+    configure_logging("WARNING", "text", stream=io.StringIO())
+    assert "GET /v1/agents/{x} 404 1.0ms" in buffer.getvalue()
 
 
 def test_unknown_log_format_is_refused():

@@ -8,10 +8,9 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
-from loguru import logger
 
 from .. import metrics
-from ..logs import request_id
+from ..logs import info_fields, request_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -33,15 +32,18 @@ def finish_request(response: Response) -> Response:
         return response
     elapsed = time.perf_counter() - started
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-    metrics.http_requests.labels(route, request.method, str(response.status_code)).inc()
-    metrics.http_latency.labels(route, request.method).observe(elapsed)
-    logger.info(
-        "{method} {path} {status} {duration_ms}ms",
-        method=request.method,
-        path=request.path,
-        route=route,
-        status=response.status_code,
-        duration_ms=round(elapsed * 1000, 2),
+    method, status, duration_ms = request.method, response.status_code, round(elapsed * 1000, 2)
+    metrics.child(metrics.http_requests, route, method, str(status)).inc()
+    metrics.child(metrics.http_latency, route, method).observe(elapsed)
+    info_fields(
+        f"{method} {request.path} {status} {duration_ms}ms",
+        {
+            "method": method,
+            "path": request.path,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
     )
     return response
 

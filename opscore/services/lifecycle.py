@@ -38,10 +38,6 @@ _REJECTION_REASONS = {
 }
 MACHINE_KIND_OF = {"agent": "agent", "session": "session", "run": "workflow"}
 
-_CREATED_MESSAGES = {
-    kind: f"{kind} {{{kind}_id}} created in {{state}}" for kind in ("agent", "session", "run")
-}
-
 
 @dataclass(slots=True)
 class Fired:
@@ -117,11 +113,9 @@ class Lifecycle:
         )
         record = idempotency.record(instance, now) if idempotency else None
         self.store.insert(instance, record, work(instance) if work else ())
-        logger.info(
-            _CREATED_MESSAGES[kind],
-            state=instance.state,
-            machine=instance.machine,
-            **{f"{kind}_id": instance.id},
+        info_fields(
+            f"{kind} {instance.id} created in {instance.state}",
+            {"state": instance.state, "machine": instance.machine, f"{kind}_id": instance.id},
         )
         return instance
 
