@@ -188,6 +188,14 @@ class StreamsBusy(OpsCoreError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class StoreBusy(OpsCoreError):
+    """Another writer held the database for longer than the store waits."""
+
+    def __init__(self, waited: float, retry_after: int = 1) -> None:
+        super().__init__(f"the store stayed busy for {waited:g} s; retry later")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class StepNotWaiting(Conflict):
     """A report for a step that is not waiting for one (reported twice, or never handed out)."""
 

@@ -33,6 +33,7 @@ _PLAIN_STATUS: tuple[tuple[type[e.OpsCoreError], int], ...] = (
     (e.NotFound, 404),
     (e.AlreadyExists, 409),
     (e.StreamsBusy, 503),
+    (e.StoreBusy, 503),
 )
 
 

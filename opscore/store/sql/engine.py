@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .writer import WriterLock
+
 SQLITE_BUSY_TIMEOUT = 30.0
 READ_ONLY = "opscore_read_only"
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def reading(engine: Engine) -> Any:
     """A connection for reads only (on SQLite it does not take the write lock)."""
     return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Any]:
+    """A write transaction; on SQLite, writers queue on a `WriterLock` before `BEGIN`."""
+    lock = _WRITER_LOCKS.get(engine)
+    if lock is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with lock.held(), engine.begin() as conn:
+        yield conn
 
 
 def normalize_url(url: str) -> str:
@@ -39,6 +57,7 @@ def connect(url: str, synchronous: str = "FULL") -> Engine:
         parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
     )
     _sqlite_single_writer(engine, synchronous)
+    _WRITER_LOCKS[engine] = WriterLock(parsed.database, SQLITE_BUSY_TIMEOUT)
     return engine
 
 

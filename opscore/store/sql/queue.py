@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text, u
 
 from ...errors import QueueFull
 from ...queue.base import WorkItem
-from .engine import reading
+from .engine import reading, writing
 from .schema import work
 
 DEFAULT_LEASE = 60.0
@@ -85,13 +85,13 @@ class SqlWorkQueue:
 
     def admit(self, items: Iterable[WorkItem]) -> None:
         """Queue new work in a transaction of its own, or raise QueueFull."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             self.admit_in(conn, list(items))
         self.wake()
 
     def offer(self, items: Iterable[WorkItem]) -> None:
         """Queue follow-up work in a transaction of its own."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             self.offer_in(conn, list(items))
         self.wake()
 
@@ -120,9 +120,14 @@ class SqlWorkQueue:
             .order_by(work.c.due, work.c.id)
             .limit(1)
         )
+        # Look first, without the write lock: idle workers polling must not queue up behind
+        # (or in front of) the writers that serve requests.
+        with reading(self.engine) as conn:
+            if conn.execute(due).first() is None:
+                return None
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = (
                 conn.execute(
                     update(work)
@@ -151,7 +156,7 @@ class SqlWorkQueue:
 
     def done(self, item: WorkItem) -> None:
         """Delete a claimed row (unless its lease ran out and another worker took it)."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner))
 
     def renew(self, items: Iterable[WorkItem]) -> None:
@@ -159,7 +164,7 @@ class SqlWorkQueue:
         ids = [item.id for item in items if item.id is not None]
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 update(work)
                 .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
