@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import orjson
 from loguru import logger
 
 LOG_FORMATS = ("json", "text")
@@ -55,25 +56,38 @@ class JsonLines:
         self, line: dict[str, Any]
     ) -> None:  # not `write`: loguru takes that for a stream
         """Write one line, whole, even when threads write at once."""
-        text = _ENCODER.encode(line) + "\n"
+        data = encode_line(line)
         # With no stream given, look up stdout at each write (test runners swap it).
         stream = self.stream or sys.stdout
         with self._lock:
             try:
                 fd = stream.fileno()
             except (AttributeError, OSError, ValueError):
-                stream.write(text)
+                stream.write(data.decode())
                 stream.flush()
                 return
             # One system call per line, past Python's buffers (after anything left in them).
             stream.flush()
-            data = text.encode()
             while data:
                 data = data[os.write(fd, data) :]
 
 
-# Made once (json.dumps(default=...) makes one per call); its C encoder does the work.
+_ORJSON_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+# The fallback, made once (json.dumps(default=...) makes one per call).
 _ENCODER = json.JSONEncoder(default=str)
+
+
+def encode_line(line: dict[str, Any]) -> bytes:
+    """One JSON line as UTF-8, ending in a newline; anything unknown is written as `str()`.
+
+    orjson takes a tenth of the standard encoder's time, and the transition line is on
+    every event's path; what orjson refuses (a lone surrogate, an integer past 64 bits)
+    falls back to the standard encoder, which escapes it.
+    """
+    try:
+        return orjson.dumps(line, default=str, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return (_ENCODER.encode(line) + "\n").encode()
 
 
 def _timestamp(moment: datetime) -> str:

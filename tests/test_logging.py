@@ -89,3 +89,9 @@ def test_braces_in_a_logged_name_are_written_as_they_are(form):
 def test_unknown_log_format_is_refused():
     with pytest.raises(ValueError, match="log format"):
         configure_logging("INFO", "xml")
+
+
+def test_a_line_orjson_refuses_is_still_written_escaped(json_logs):
+    logger.info("odd values", lone="\udc80", huge=2**70)
+    (line,) = json_logs()
+    assert (line["lone"], line["huge"]) == ("\udc80", 2**70)
