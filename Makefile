@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' opscore/__init__.py)
 
-.PHONY: install ui-assets run test lint fmt check docker clean
+.PHONY: install ui-assets run test lint fmt check bench bench-quick docker clean
 
 install: $(STAMP)
 
@@ -39,6 +40,18 @@ fmt: install
 
 check: install
 	$(BIN)/opscore machines check machines
+
+# Benchmarks (never part of `make test`): `bench` runs everything, with profiles, and
+# writes docs/benchmarks.md; `bench-quick` is a smoke run of under a minute.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ui-assets
+	$(BIN)/python scripts/bench --write --profile
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python scripts/bench --quick
 
 # The production image (needs a Docker engine); it ships the Mermaid build when present.
 docker: ui-assets
