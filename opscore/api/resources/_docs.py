@@ -41,8 +41,12 @@ def errors(blp: Any, *codes: int) -> Callable[[Callable], Callable]:
     """Document the error answers (standard error body) an operation can give."""
 
     def decorate(func: Callable) -> Callable:
+        documented = func
         for code in sorted({*COMMON, *codes}, reverse=True):
-            func = blp.alt_response(code, response=HTTPStatus(code).name)(func)
+            documented = blp.alt_response(code, response=HTTPStatus(code).name)(documented)
+        # Keep the documentation, drop the pass-through wrapper each alt_response adds
+        # (seven on a typical operation, each paid on every request).
+        func._apidoc = documented._apidoc  # type: ignore[attr-defined]
         return func
 
     return decorate
