@@ -90,6 +90,27 @@ def register_agents(port: int) -> None:
             raise RuntimeError(f"registering a{n}: {answer.status}")
 
 
+def settle(port: int) -> None:
+    """Bring every agent back to idle: a load run stops mid-round, and the next one starts
+    with `activate`, which an active agent would refuse (a cheap 409, not the work)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
+    while True:
+        connection.request("GET", "/v1/agents?state=active&page_size=500", headers=headers)
+        answer = connection.getresponse()
+        active = [agent["id"] for agent in json.loads(answer.read())]
+        if not active:
+            return
+        for agent_id in active:
+            connection.request(
+                "POST", f"/v1/agents/{agent_id}/events", json.dumps({"event": "complete"}), headers
+            )
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise RuntimeError(f"settling {agent_id}: {answer.status}")
+
+
 def wrk(port: int, seconds: float) -> tuple[float, float, int]:
     """(requests/s, p99 ms, non-2xx answers) from wrk."""
     env = {
@@ -215,6 +236,7 @@ def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
             register_agents(port)
             load(port, min(2.0, seconds))  # warm-up: connections, caches, compiled machines
             for _ in range(repetitions):
+                settle(port)
                 rate, p99, failed = load(port, seconds)
                 ours.append(rate)
                 p99s.append(p99)
