@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .services.validation import MAX_JSON_BYTES
 from .store.base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 
 
@@ -62,6 +63,7 @@ class Settings:
     port: int = 8000
     api_keys: str = ""
     max_body_bytes: int = 1024 * 1024
+    max_json_bytes: int = MAX_JSON_BYTES
     threads: int = 8
     workers: int = 4
     queue_capacity: int = 1000
@@ -113,6 +115,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "idempotency_ttl": _positive_float,
     "port": _port,
     "max_body_bytes": _positive_int,
+    "max_json_bytes": _positive_int,
     "threads": _positive_int,
     "workers": int,
     "queue_capacity": _positive_int,

@@ -19,6 +19,7 @@ from .services.lifecycle import Lifecycle
 from .services.runner import StepRunner
 from .services.runs import RunService
 from .services.sessions import SessionService
+from .services.validation import DEFAULT_LIMITS, Limits
 from .services.workers import WorkerPool
 from .store import MemoryStore, Store
 from .store.factory import open_store
@@ -39,13 +40,14 @@ class OpsCore:
         tasks: TaskRegistry = default_tasks,
         clock: Any = None,
         rng: random.Random | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.clock = clock or SystemClock()
         self.definitions = definitions
         self.store = store or MemoryStore(clock=self.clock, queue=MemoryWorkQueue(clock=self.clock))
         self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
-        self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock)
+        self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
         self.runs = RunService(self.lifecycle, self.agents, rng)
@@ -78,7 +80,8 @@ class OpsCore:
         warnings = definitions.load(
             [settings.machines_dir], default_registry, task_types=default_tasks
         )
-        core = cls(definitions, open_store(settings, clock), clock=clock)
+        limits = Limits(json_bytes=settings.max_json_bytes)
+        core = cls(definitions, open_store(settings, clock), clock=clock, limits=limits)
         core.warnings = warnings
         definitions.refresh_from(
             lambda: definitions.load(
@@ -87,10 +90,15 @@ class OpsCore:
         )
         return core
 
+    @property
+    def workers(self) -> WorkerPool | None:
+        """The worker pool `start` started, if it runs."""
+        return self._pool
+
     def start(self, workers: int = DEFAULT_WORKERS) -> None:
         """Start the worker threads that run workflow steps (idempotent)."""
         if self._pool is None and workers > 0:
-            self._pool = WorkerPool(self.store.queue, self.runner, workers)
+            self._pool = WorkerPool(self.store.queue, self.runner, workers, clock=self.clock)
             self._pool.start()
 
     def stop(self) -> None:

@@ -56,6 +56,15 @@ def test_register_rejects_bad_input_and_stores_nothing(core, kwargs, field):
     assert core.agents.list().total == 0
 
 
+@pytest.mark.parametrize("name", ["nul\x00", "lone \ud800 surrogate", "tab\there"])
+def test_register_refuses_a_name_a_sql_store_cannot_keep_and_stores_nothing(core, name):
+    # PostgreSQL refuses NUL in text and neither SQL store encodes a lone surrogate:
+    # such a name was a 500 there.
+    with pytest.raises(InvalidRequest, match="must be printable text"):
+        core.agents.register(name=name)
+    assert core.agents.list().total == 0
+
+
 def test_register_with_unknown_machine_raises_machine_not_found(core):
     with pytest.raises(MachineNotFound):
         core.agents.register(machine="robot")

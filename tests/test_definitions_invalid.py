@@ -37,6 +37,13 @@ EXPECTED = [
         "final state 'done' cannot have an outgoing transition",
     ),
     ("final_yes_is_not_boolean.yaml", 9, "states[2].final", "Not a valid boolean."),
+    (
+        "float_tag_without_value.yaml",
+        4,
+        "version",
+        "cannot read '' as tag:yaml.org,2002:float",
+    ),
+    ("kind_is_a_list.yaml", 2, "kind", "must be one of: agent, session, workflow"),
     ("missing_initial.yaml", 1, "initial", "Missing data for required field."),
     ("missing_trigger.yaml", 11, "transitions[0].trigger", "Missing data for required field."),
     ("no_states.yaml", 5, "states", "Shorter than minimum length 1."),

@@ -44,6 +44,40 @@ def test_recursive_alias_is_rejected_not_followed_forever():
     assert "nested deeper than" in caught.value.problems[0].message
 
 
+@pytest.mark.parametrize("text", ["[" * 5000, "{a: " * 5000, "a: [{b: [" * 2000])
+def test_flow_collections_nested_thousands_deep_are_a_problem_not_a_recursion_error(text):
+    # PyYAML's composer recurses once per level: this used to raise RecursionError.
+    with pytest.raises(DefinitionError) as caught:
+        parse_document(text, "deep.yaml")
+    assert caught.value.problems[0].message == "document is nested deeper than 64 levels"
+
+
+def test_a_control_character_is_a_located_problem_not_a_reader_error():
+    # PyYAML checks every character when the loader is built, outside our error handling.
+    with pytest.raises(DefinitionError) as caught:
+        parse_document("a: 1\nb: \x1f\n", "ctl.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.message) == (
+        2,
+        "unacceptable character #x001f: special characters are not allowed",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('a: !!float ""\n', "cannot read '' as tag:yaml.org,2002:float"),
+        ('a: !!int ""\n', "cannot read '' as tag:yaml.org,2002:int"),
+        ('!!int "" : b\n', "cannot read '' as tag:yaml.org,2002:int"),
+    ],
+)
+def test_an_explicitly_tagged_value_its_tag_cannot_read_is_a_located_problem(text, message):
+    # PyYAML's int and float constructors raised IndexError on an empty value.
+    with pytest.raises(DefinitionError) as caught:
+        parse_document(text, "tag.yaml")
+    assert caught.value.problems[0].message == message
+
+
 def test_non_utf8_file_is_a_located_problem(tmp_path, callbacks):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))

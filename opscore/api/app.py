@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import __version__
 from ..apikeys import KeyRing
 from ..config import Settings
 from ..core import OpsCore
 from ..logs import configure_logging
-from . import errors, observability, security
+from . import errors, observability, paths, security
 from .http import json_response
 from .resources import (
     agents,
@@ -91,6 +92,7 @@ def create_app(
         }
     )
     api = app.extensions["opscore.api"] = Api(app)
+    paths.register_converters(app, api)
     blueprints = (health, agents, sessions, machines, workflows, runs, events, metrics)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
@@ -100,7 +102,9 @@ def create_app(
     observability.init_app(app)
     security.init_app(app, PUBLIC_ENDPOINTS)
     app.before_request(require_supported_body)
+    app.before_request(reject_oversized_streamed_body)
     app.before_request(reject_unknown_query_parameters)
+    app.before_request(paths.reject_overlong_path_parameters)
     return app
 
 
@@ -116,6 +120,21 @@ def require_supported_body() -> Any:
         return None
     message = f"Content-Type must be one of: {', '.join(accepted)}"
     return json_response(errors.error_body(415, message), 415)
+
+
+def reject_oversized_streamed_body() -> None:
+    """A chunked body past the limit is a 413, never silently cut to the limit.
+
+    Werkzeug stops reading a body without Content-Length at `MAX_CONTENT_LENGTH` bytes
+    and hands over what it read; reading one byte more tells a body that fits from one
+    that does not.
+    """
+    if request.content_length is not None or not _has_body():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    request.max_content_length = limit + 1
+    if len(request.get_data(cache=True)) > limit:
+        raise RequestEntityTooLarge()
 
 
 def reject_unknown_query_parameters() -> Any:

@@ -3,25 +3,88 @@ them; responses are built by `presenters` and documented (and contract-tested) b
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..definitions.schemas import NAME_MAX, NAME_PATTERN
 from ..services.validation import (
+    CAPABILITY_MAX,
     CAPABILITY_PATTERN,
+    ID_MAX,
     ID_PATTERN,
     MAX_CAPABILITIES,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    NOT_PRINTABLE,
+    UNPRINTABLE,
 )
 from ..services.validation import (
     NAME_MAX as DISPLAY_NAME_MAX,
 )
 
+MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit integers in the SQL stores
+MAX_VERSION = 2**31 - 1
+JSON_LIMITS = (
+    f"At most `OPSCORE_MAX_JSON_BYTES` (default {MAX_JSON_BYTES}) bytes serialized and "
+    f"{MAX_JSON_DEPTH} levels deep."
+)
+
 machine_name = validate.Regexp(NAME_PATTERN, error="must be a machine name")
+
+
+def length(maximum: int, minimum: int = 0, unit: str = "characters") -> validate.Length:
+    """A length limit whose error message names it (and that the OpenAPI document states)."""
+    if minimum:
+        return validate.Length(min=minimum, max=maximum, error=f"must be {{min}} to {{max}} {unit}")
+    return validate.Length(max=maximum, error=f"must be at most {{max}} {unit}")
+
+
+def printable(value: str) -> None:
+    """Refuse text a SQL store cannot keep in a text column."""
+    if UNPRINTABLE.search(value):
+        raise ValidationError(NOT_PRINTABLE)
 
 
 def _name(**kwargs) -> fields.String:
     return fields.String(
-        validate=[validate.Length(min=1, max=NAME_MAX), validate.Regexp(NAME_PATTERN)], **kwargs
+        validate=[
+            length(NAME_MAX, 1),
+            validate.Regexp(NAME_PATTERN, error="must start with a letter; letters, digits, _"),
+        ],
+        **kwargs,
     )
+
+
+def instance_id(**kwargs) -> fields.String:
+    """An agent, session or run id."""
+    return fields.String(
+        validate=[
+            length(ID_MAX, 1),
+            validate.Regexp(
+                ID_PATTERN, error="letters, digits, '.', '_', ':' or '-', starting alphanumeric"
+            ),
+        ],
+        **kwargs,
+    )
+
+
+def capability_name(**kwargs) -> fields.String:
+    """A capability name."""
+    return fields.String(
+        validate=[
+            length(CAPABILITY_MAX, 1),
+            validate.Regexp(
+                CAPABILITY_PATTERN,
+                error="letters, digits, '.', '_', ':', '/' or '-', starting alphanumeric",
+            ),
+        ],
+        **kwargs,
+    )
+
+
+def json_object(description: str = "", **kwargs) -> fields.Dict:
+    """A JSON object the services keep; its size and depth limits are checked there."""
+    text = f"{description} {JSON_LIMITS}".strip()
+    return fields.Dict(keys=fields.String(), metadata={"description": text}, **kwargs)
 
 
 class StrictSchema(Schema):
@@ -35,34 +98,31 @@ class StrictSchema(Schema):
 
 
 class AgentCreateSchema(StrictSchema):
-    id = fields.String(
-        validate=validate.Regexp(ID_PATTERN),
-        metadata={"description": "Client-given id; generated when absent."},
-    )
-    name = fields.String(validate=validate.Length(max=DISPLAY_NAME_MAX), allow_none=True)
+    id = instance_id(metadata={"description": "Client-given id; generated when absent."})
+    name = fields.String(validate=[length(DISPLAY_NAME_MAX), printable], allow_none=True)
     machine = _name(load_default="agent", metadata={"description": "An `agent` machine."})
     capabilities = fields.List(
-        fields.String(validate=validate.Regexp(CAPABILITY_PATTERN)),
-        validate=validate.Length(max=MAX_CAPABILITIES),
+        capability_name(),
+        validate=length(MAX_CAPABILITIES, unit="items"),
         load_default=list,
     )
-    metadata = fields.Dict(keys=fields.String(), load_default=dict)
+    metadata = json_object(load_default=dict)
 
 
 class EventSchema(StrictSchema):
     event = _name(required=True, metadata={"description": "The event (trigger) to fire."})
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = json_object("Kept in the transition record.", load_default=dict)
 
 
 class SessionCreateSchema(StrictSchema):
     machine = _name(load_default="session", metadata={"description": "A `session` machine."})
-    metadata = fields.Dict(keys=fields.String(), load_default=dict)
+    metadata = json_object(load_default=dict)
 
 
 class AgentQuerySchema(StrictSchema):
     state = _name()
     machine = _name()
-    capability = fields.String(validate=validate.Regexp(CAPABILITY_PATTERN))
+    capability = capability_name()
 
 
 class SessionQuerySchema(StrictSchema):
@@ -72,13 +132,13 @@ class SessionQuerySchema(StrictSchema):
 class HistoryQuerySchema(StrictSchema):
     since_seq = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_SEQ, error="must be {min} to {max}"),
         metadata={"description": "Only records with a greater sequence number."},
     )
 
 
 class MachineQuerySchema(StrictSchema):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_VERSION))
 
 
 class DiagramQuerySchema(MachineQuerySchema):
@@ -92,7 +152,7 @@ class MachineListQuerySchema(StrictSchema):
 class ValidateQuerySchema(StrictSchema):
     file = fields.String(
         load_default="request",
-        validate=validate.Length(min=1, max=200),
+        validate=length(200, 1),
         metadata={"description": "The file name the problems should name."},
     )
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..services.validation import ID_PATTERN
-from ..tasks import ERROR_NAME
-from .schemas import MachineRefSchema, MachineSummarySchema, StrictSchema, _name
+from ..services.validation import MESSAGE_MAX
+from ..tasks import ERROR_NAME, ERROR_NAME_MAX
+from .schemas import (
+    MAX_VERSION,
+    MachineRefSchema,
+    MachineSummarySchema,
+    StrictSchema,
+    _name,
+    instance_id,
+    json_object,
+    length,
+)
 
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
@@ -15,42 +24,41 @@ RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
 
 class RunStartSchema(StrictSchema):
-    input = fields.Dict(
-        keys=fields.String(),
-        load_default=dict,
-        metadata={"description": "Validated against the workflow's schema."},
-    )
-    agent_id = fields.String(
-        validate=validate.Regexp(ID_PATTERN),
-        metadata={"description": "Bind the run to this agent."},
-    )
+    input = json_object("Validated against the workflow's schema.", load_default=dict)
+    agent_id = instance_id(metadata={"description": "Bind the run to this agent."})
 
 
 class RunQuerySchema(StrictSchema):
     workflow = _name()
     state = _name()
-    agent_id = fields.String(validate=validate.Regexp(ID_PATTERN))
+    agent_id = instance_id()
 
 
 class StepCompleteSchema(StrictSchema):
     output = fields.Raw(
         load_default=None,
         allow_none=True,
-        metadata={"description": "The step's output (any JSON)."},
+        metadata={
+            "description": "The step's output (any JSON). At most `OPSCORE_MAX_JSON_BYTES` "
+            "(default 65536) bytes serialized and 10 levels deep."
+        },
     )
 
 
 class StepFailSchema(StrictSchema):
     error = fields.String(
         required=True,
-        validate=validate.Regexp(ERROR_NAME),
+        validate=[
+            length(ERROR_NAME_MAX, 1),
+            validate.Regexp(ERROR_NAME, error="letters, digits, _ and ., starting with a letter"),
+        ],
         metadata={"description": "An error name the retriers can match."},
     )
-    message = fields.String(load_default="", validate=validate.Length(max=2000))
+    message = fields.String(load_default="", validate=length(MESSAGE_MAX))
 
 
 class WorkflowQuerySchema(StrictSchema):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_VERSION))
 
 
 # ---- responses -------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def load_text(text: str, file: str, callbacks: CallbackNames, **options: Any) ->
         doc = parse_document(text, file)
     except DefinitionError as error:
         return LoadResult(None, list(error.problems))
-    loader = _KIND_LOADERS.get(doc.data.get("kind"), load_machine)
+    kind = doc.data.get("kind")
+    loader = _KIND_LOADERS.get(kind, load_machine) if isinstance(kind, str) else load_machine
     definition, problems = loader(doc, callbacks, options)
     return LoadResult(definition if not errors_only(problems) else None, sorted(problems))
 

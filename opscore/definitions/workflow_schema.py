@@ -15,6 +15,11 @@ MAX_STEPS = 200
 _ERROR_NAME = fields.String(validate=validate.Length(min=1, max=100))
 
 
+def _check_step_count(steps: dict) -> None:
+    if not 1 <= len(steps) <= MAX_STEPS:
+        raise ValidationError(f"a workflow has 1 to {MAX_STEPS} steps; this one has {len(steps)}")
+
+
 class Duration(fields.Field):
     """`500ms`, `30s`, `5m`, `1h`, loaded as seconds."""
 
@@ -111,5 +116,5 @@ class WorkflowSchema(StrictSchema):
         keys=fields.String(validate=name_validators),
         values=fields.Raw(),
         required=True,
-        validate=validate.Length(min=1, max=MAX_STEPS),
+        validate=_check_step_count,
     )

@@ -22,7 +22,25 @@ _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false and whose dates stay strings."""
+    """SafeLoader whose booleans are only true/false, whose dates stay strings, and whose
+    composer refuses to nest deeper than MAX_DEPTH (it recurses once per level, so
+    `[[[[...` a few thousand deep would otherwise exhaust Python's stack)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"document is nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -74,10 +92,17 @@ class _Converter:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+        """A scalar's value; a value its tag cannot read (`!!float ""`) is a located problem."""
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as error:
             raise self._fail(node, path, error.problem or "cannot read this value") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError):
+            # PyYAML's int and float constructors index and convert without checking.
+            raise self._fail(node, path, f"cannot read {node.value!r:.40} as {node.tag}") from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
         self.loader.flatten_mapping(node)
@@ -86,7 +111,7 @@ class _Converter:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._fail(key_node, path, "mapping keys must be plain scalars")
-            key = self.loader.construct_object(key_node)
+            key = self._scalar(key_node, path)
             line = key_node.start_mark.line + 1
             if key in result:
                 raise self._fail(
@@ -107,7 +132,12 @@ class _Converter:
 def parse_document(text: str, file: str) -> Document:
     """Parse one YAML or JSON document; raise DefinitionError with its location otherwise."""
     document = Document(file=file, data=None)
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # checks every character first
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        message = f"unacceptable character #x{error.character:04x}: {error.reason}"
+        raise DefinitionError([Problem(file, line, "(root)", message)]) from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -28,6 +28,7 @@ class MemoryWorkQueue:
         self._ready: deque[WorkItem] = deque()
         self._timers: list[tuple[float, int, WorkItem]] = []
         self._busy = 0
+        self._peak = 0
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
@@ -95,6 +96,10 @@ class MemoryWorkQueue:
         """Items claimed by workers and not yet done."""
         return self._busy
 
+    def peak(self) -> int:
+        """The most items ever ready or claimed at once (never more than `capacity`)."""
+        return self._peak
+
     def timers(self) -> int:
         """Items waiting for their time (retries, waits, timeouts)."""
         return len(self._timers)
@@ -118,6 +123,7 @@ class MemoryWorkQueue:
         now = self.clock.now()
         while self._timers and self._timers[0][0] <= now and self._free() > 0:
             self._ready.append(heapq.heappop(self._timers)[2])
+        self._peak = max(self._peak, len(self._ready) + self._busy)
 
     def _until_next_timer(self) -> float:
         if not self._timers:

@@ -40,7 +40,7 @@ class AgentService:
             instance_id=check_id(agent_id, "id") if agent_id is not None else None,
             name=check_name(name),
             capabilities=check_capabilities(capabilities),
-            metadata=check_json_object(metadata, "metadata"),
+            metadata=check_json_object(metadata, "metadata", self.lifecycle.limits),
             idempotency=idempotency,
         )
 
@@ -72,7 +72,7 @@ class AgentService:
             self.kind,
             agent_id,
             event,
-            check_json_object(data, "data"),
+            check_json_object(data, "data", self.lifecycle.limits),
             if_match=if_match,
             idempotency=idempotency,
         )

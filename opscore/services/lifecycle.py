@@ -28,6 +28,7 @@ from ..store import Instance, Page, Query, Store, TransitionRecord
 from ..store.records import EMPTY
 from .idempotency import IdempotentRequest
 from .locks import StripedLocks
+from .validation import DEFAULT_LIMITS, Limits
 
 MAX_CONFLICT_RETRIES = 8
 _REJECTION_REASONS = {
@@ -78,11 +79,13 @@ class Lifecycle:
         engine: Engine,
         locks: StripedLocks | None = None,
         clock: Callable[[], float] = time.time,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.engine = engine
         self.locks = locks or StripedLocks()
         self.clock = clock
+        self.limits = limits
         self._counted: dict[tuple[str, str, str], Any] = {}  # transition counters, by labels
 
     def create(

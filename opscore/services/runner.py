@@ -1,24 +1,44 @@
-"""Workers: take work items from the queue and carry them out.
+"""The step runner: carries out one work item, a step attempt's handler included.
 
 A task handler runs outside any lock. Whatever it does (returns, raises, returns
-garbage) becomes an outcome of its own attempt only; the worker goes on.
+garbage, returns something that is not JSON) becomes an outcome of its own attempt
+only. A handler that hangs is the worker pool's concern: the runner tells it, through a
+`HandlerWatch`, when the handler should be done.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 from loguru import logger
 
+from ..errors import InvalidRequest
 from ..queue.base import DISPATCH, RESUME, RUN_TIMEOUT, STEP_TIMEOUT, WorkItem
-from ..tasks import Sleep, Suspend, TaskContext, TaskError, TaskRegistry
+from ..tasks import ERROR_NAME, ERROR_NAME_MAX, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from ..workflows import rundata
+from ..workflows.durations import MAX_DURATION
 from ..workflows.paths import PathError, resolve
 from ..workflows.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
 from .runs import RunService
-from .validation import MAX_JSON_BYTES
+from .validation import MESSAGE_MAX, check_id, check_json, check_json_object
+
+
+class HandlerWatch(Protocol):
+    """Told when a handler runs and by when (clock time) it should have returned."""
+
+    def running(self, deadline: float | None) -> AbstractContextManager[None]: ...
+
+
+class _Unwatched:
+    @contextmanager
+    def running(self, deadline: float | None) -> Iterator[None]:
+        yield
+
+
+UNWATCHED = _Unwatched()
 
 
 class StepRunner:
@@ -29,10 +49,12 @@ class StepRunner:
         self.tasks = tasks
         self.services = services
 
-    def process(self, item: WorkItem, worker: str | None = None) -> None:
+    def process(
+        self, item: WorkItem, worker: str | None = None, watch: HandlerWatch = UNWATCHED
+    ) -> None:
         """Do what `item` asks (on `worker`); items the run has moved past change nothing."""
         if item.kind == DISPATCH:
-            self._dispatch(item, worker)
+            self._dispatch(item, worker, watch)
         elif item.kind == RESUME:
             self.runs.resume(item)
         elif item.kind == STEP_TIMEOUT:
@@ -40,7 +62,7 @@ class StepRunner:
         elif item.kind == RUN_TIMEOUT:
             self.runs.time_out_run(item.run_id)
 
-    def _dispatch(self, item: WorkItem, worker: str | None) -> None:
+    def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:
         if item.redelivered:
             self.runs.recover_attempt(item)
         fired = self.runs.begin_attempt(item, worker)
@@ -55,7 +77,6 @@ class StepRunner:
         except PathError as error:
             self.runs.fail_attempt(item, PATH_FAILURE, str(error))
             return
-        deadline = time.time() + step.timeout if step.timeout else None
         context = TaskContext(
             params,
             run.id,
@@ -63,45 +84,97 @@ class StepRunner:
             item.attempt,
             run.context["input"],
             run.agent_id,
-            deadline,
+            time.time() + step.timeout if step.timeout else None,
             self.services,
         )
-        self._settle(item, self._run_handler(step.task, context))
+        # The step's timeout timer is due when the attempt started plus the timeout.
+        started = rundata.step_record(run.context, step.name)["attempts"][-1]["started_at"]
+        deadline = started + step.timeout if step.timeout else None
+        with watch.running(deadline):
+            result = self._run_handler(step.task, context)
+        if deadline is not None and self.runs.lifecycle.clock() >= deadline:
+            # Too late, whatever the result: the timeout decides, whether or not its timer
+            # has been handled yet (it finds the attempt settled if not).
+            self.runs.time_out_attempt(item)
+            return
+        self._settle(item, result)
 
     def _run_handler(self, task: str, context: TaskContext) -> Any:
         try:
             return self.tasks.get(task).handler(context)
         except TaskError as error:
-            return error
-        except Exception as error:
+            return _checked_error(error)
+        except BaseException as error:  # a handler's exit or bug fails its step, not the worker
             logger.opt(exception=error).warning(
                 "run {run_id} step {step} task {task} raised",
                 run_id=context.run_id,
                 step=context.step,
                 task=task,
             )
-            return TaskError(TASK_FAILED, f"{type(error).__name__}: {error}")
+            return TaskError(TASK_FAILED, _describe(error))
 
     def _settle(self, item: WorkItem, result: Any) -> None:
-        if isinstance(result, TaskError):
-            self.runs.fail_attempt(item, result.name, result.message)
-        elif isinstance(result, Suspend):
-            self.runs.suspend_attempt(item, result.agent_id, result.request)
-        elif isinstance(result, Sleep):
-            self.runs.sleep_attempt(item, result.seconds, result.output)
+        try:
+            outcome = self._outcome(result)
+        except InvalidRequest as problem:
+            self.runs.fail_attempt(item, INVALID_OUTPUT, problem.message)
+            return
+        except Exception as error:  # garbage whose inspection itself raises
+            self.runs.fail_attempt(item, INVALID_OUTPUT, f"the task returned {_describe(error)}")
+            return
+        if isinstance(outcome, TaskError):
+            self.runs.fail_attempt(item, outcome.name, outcome.message)
+        elif isinstance(outcome, Suspend):
+            self.runs.suspend_attempt(item, outcome.agent_id, outcome.request)
+        elif isinstance(outcome, Sleep):
+            self.runs.sleep_attempt(item, outcome.seconds, outcome.output)
         else:
-            problem = _output_problem(result)
-            if problem:
-                self.runs.fail_attempt(item, INVALID_OUTPUT, problem)
-            else:
-                self.runs.succeed_attempt(item, result)
+            self.runs.succeed_attempt(item, outcome)
+
+    def _outcome(self, result: Any) -> Any:
+        """The handler's result checked: JSON output, or a well-formed TaskError, Suspend, Sleep.
+
+        Raises InvalidRequest naming what is wrong with it.
+        """
+        limits = self.runs.lifecycle.limits
+        if isinstance(result, TaskError):
+            return result
+        if isinstance(result, Suspend):
+            agent_id = check_id(result.agent_id, "the agent the task hands its step to")
+            request = check_json_object(result.request, "the task's request to its agent", limits)
+            return Suspend(agent_id, request)
+        if isinstance(result, Sleep):
+            seconds = result.seconds
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 <= seconds <= MAX_DURATION  # NaN fails this too
+            ):
+                raise InvalidRequest(
+                    f"the task asked to sleep {seconds!r:.40} seconds; it may sleep 0 to "
+                    f"{MAX_DURATION:g}"
+                )
+            return Sleep(float(seconds), check_json(result.output, "the task's output", limits))
+        return check_json(result, "the task's output", limits)
 
 
-def _output_problem(output: Any) -> str | None:
+def _checked_error(error: TaskError) -> TaskError:
+    """The handler's TaskError, if its name is one retriers can match (else TaskFailed)."""
+    name, message = error.name, error.message
+    if not isinstance(name, str) or len(name) > ERROR_NAME_MAX or not ERROR_NAME.match(name):
+        invalid = f"the task raised an error with an invalid name {name!r:.100}"
+        return TaskError(TASK_FAILED, invalid)
+    text = message if isinstance(message, str) else _safe_str(message)
+    return TaskError(name, text[:MESSAGE_MAX])
+
+
+def _describe(error: BaseException) -> str:
+    """`Type: message` of an exception, even one whose `__str__` raises."""
+    return f"{type(error).__name__}: {_safe_str(error)}"[:MESSAGE_MAX]
+
+
+def _safe_str(value: Any) -> str:
     try:
-        size = len(json.dumps(output, allow_nan=False))
-    except (TypeError, ValueError, RecursionError) as error:
-        return f"the task returned something that is not JSON: {type(error).__name__}: {error}"
-    if size > MAX_JSON_BYTES:
-        return f"the task's output is {size} bytes; the limit is {MAX_JSON_BYTES}"
-    return None
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__} that cannot be shown>"

@@ -8,7 +8,6 @@ attempt the run has moved past are dropped, so late or repeated reports change n
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +33,7 @@ from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle, Plan, new_id
 from .run_metrics import observe
 from .run_plans import IN_PROGRESS, RunPlans
-from .validation import MAX_JSON_BYTES, check_json_object
+from .validation import check_json, check_json_object
 
 KIND = "run"
 STARTABLE = ("queued", "retrying")
@@ -78,7 +77,7 @@ class RunService:
         """Validate the input, pin the latest template version and queue the first step."""
         definition = self.workflow(workflow)
         template = definition.workflow
-        input_data = check_json_object(input_data, "input")
+        input_data = check_json_object(input_data, "input", self.lifecycle.limits)
         self._check_input(definition, input_data)
         if agent_id is not None:
             self._check_agent(agent_id, template.agent.on_start)
@@ -139,7 +138,7 @@ class RunService:
         self, run_id: str, step: str, output: Any, idempotency: IdempotentRequest | None = None
     ) -> Fired:
         """An agent reports its step done with `output` (409 unless the step waits for it)."""
-        self._check_output(output)
+        output = check_json(output, "output", self.lifecycle.limits)
         return self._waiting(
             run_id,
             step,
@@ -312,12 +311,3 @@ class RunService:
         allowed = self.agents.allowed_events(agent)
         if on_start and on_start not in allowed:
             raise EventNotAllowed(on_start, agent.state, allowed)
-
-    @staticmethod
-    def _check_output(output: Any) -> None:
-        try:
-            size = len(json.dumps(output, allow_nan=False))
-        except (TypeError, ValueError) as error:
-            raise InvalidRequest(f"output must be JSON: {error}", "output") from None
-        if size > MAX_JSON_BYTES:
-            raise InvalidRequest(f"output is {size} bytes; the limit is {MAX_JSON_BYTES}", "output")

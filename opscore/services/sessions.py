@@ -42,7 +42,7 @@ class SessionService:
             self.kind,
             machine,
             agent_id=agent_id,
-            metadata=check_json_object(metadata, "metadata"),
+            metadata=check_json_object(metadata, "metadata", self.lifecycle.limits),
             idempotency=idempotency,
         )
 
@@ -72,7 +72,7 @@ class SessionService:
             self.kind,
             session_id,
             event,
-            check_json_object(data, "data"),
+            check_json_object(data, "data", self.lifecycle.limits),
             if_match=if_match,
             idempotency=idempotency,
         )

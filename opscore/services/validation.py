@@ -1,37 +1,68 @@
-"""Limits on what callers may store, enforced by the services whoever the caller is."""
+"""Limits on what callers may store, enforced by the services whoever the caller is.
+
+Every message names the limit it enforces, and the setting that changes it if any.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequest
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+ID_MAX = 128
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 NAME_MAX = 200
-CAPABILITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+# Control characters and lone surrogates: the SQL stores cannot keep them in a text column
+# (PostgreSQL refuses NUL, and neither database can encode a lone surrogate as UTF-8).
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CAPABILITY_MAX = 64
+CAPABILITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 MAX_CAPABILITIES = 64
+MESSAGE_MAX = 2000
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 10
+JSON_BYTES_SETTING = "OPSCORE_MAX_JSON_BYTES"
+NOT_PRINTABLE = "must be printable text: no control characters or lone surrogates"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large the JSON documents a caller stores may be (metadata, data, input, output)."""
+
+    json_bytes: int = MAX_JSON_BYTES
+    json_depth: int = MAX_JSON_DEPTH
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def check_id(value: str, field: str = "id") -> str:
     """A client-given id: 1-128 letters, digits, `.`, `_`, `:` or `-`, starting alphanumeric."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field} must be a string", field)
+    if len(value) > ID_MAX:
+        raise InvalidRequest(f"{field} is {len(value)} characters; the limit is {ID_MAX}", field)
+    if not ID_PATTERN.match(value):
         raise InvalidRequest(
-            f"{field} must be 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter "
-            "or digit",
+            f"{field} must be 1-{ID_MAX} letters, digits, '.', '_', ':' or '-', starting with a "
+            "letter or digit",
             field,
         )
     return value
 
 
 def check_name(value: str | None, field: str = "name") -> str | None:
-    """A display name of at most NAME_MAX characters."""
-    if value is not None and (not isinstance(value, str) or len(value) > NAME_MAX):
+    """A display name of at most NAME_MAX printable characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > NAME_MAX:
         raise InvalidRequest(f"{field} must be a string of at most {NAME_MAX} characters", field)
+    if UNPRINTABLE.search(value):
+        raise InvalidRequest(f"{field} {NOT_PRINTABLE}", field)
     return value
 
 
@@ -42,28 +73,51 @@ def check_capabilities(values: Sequence[str]) -> tuple[str, ...]:
             f"capabilities must be a list of at most {MAX_CAPABILITIES}", "capabilities"
         )
     for value in values:
-        if not isinstance(value, str) or not CAPABILITY_PATTERN.match(value):
-            raise InvalidRequest(f"invalid capability {value!r}", "capabilities")
+        if (
+            not isinstance(value, str)
+            or len(value) > CAPABILITY_MAX
+            or not CAPABILITY_PATTERN.match(value)
+        ):
+            raise InvalidRequest(
+                f"invalid capability {value!r:.80}: 1-{CAPABILITY_MAX} letters, digits, "
+                "'.', '_', ':', '/' or '-', starting with a letter or digit",
+                "capabilities",
+            )
     return tuple(dict.fromkeys(values))
 
 
-def check_json_object(value: Mapping[str, Any] | None, field: str) -> dict[str, Any]:
-    """A JSON object of at most MAX_JSON_BYTES serialized and MAX_JSON_DEPTH levels."""
+def check_json_object(
+    value: Mapping[str, Any] | None, field: str, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    """A JSON object within `limits`, as stored (see `check_json`); None is an empty one."""
     if value is None or (type(value) is dict and not value):
         return {}
     if not isinstance(value, Mapping):
         raise InvalidRequest(f"{field} must be a JSON object", field)
-    if not value:
-        return {}
-    if _deeper_than(value, MAX_JSON_DEPTH):
-        raise InvalidRequest(f"{field} is nested deeper than {MAX_JSON_DEPTH} levels", field)
+    return check_json(value, field, limits) if value else {}
+
+
+def check_json(value: Any, field: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Any JSON value within `limits`, returned as it reads back once stored.
+
+    The value is serialized and parsed again, so what is kept is plain JSON: tuples become
+    lists and non-string keys strings, exactly as a SQL store would give them back.
+    """
+    if _deeper_than(value, limits.json_depth):
+        raise InvalidRequest(
+            f"{field} is nested deeper than the limit of {limits.json_depth} levels", field
+        )
     try:
-        size = len(json.dumps(value, separators=(",", ":"), allow_nan=False))
-    except (TypeError, ValueError) as error:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
         raise InvalidRequest(f"{field} must be JSON: {error}", field) from None
-    if size > MAX_JSON_BYTES:
-        raise InvalidRequest(f"{field} is {size} bytes; the limit is {MAX_JSON_BYTES}", field)
-    return dict(value)
+    if len(text) > limits.json_bytes:
+        raise InvalidRequest(
+            f"{field} is {len(text)} bytes; the limit is {limits.json_bytes} "
+            f"({JSON_BYTES_SETTING})",
+            field,
+        )
+    return json.loads(text)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -71,8 +125,10 @@ def _deeper_than(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if not isinstance(item, Mapping | list | tuple):
+            continue
         if depth > limit:
             return True
         children = item.values() if isinstance(item, Mapping) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, Mapping | list))
+        stack.extend((child, depth + 1) for child in children)
     return False

@@ -17,7 +17,8 @@ from importlib.metadata import entry_points
 from typing import Any
 
 TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,99}$")
+ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+ERROR_NAME_MAX = 100
 
 
 class TaskError(Exception):

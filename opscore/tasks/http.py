@@ -1,8 +1,9 @@
 """The `http` task: call an external system; non-2xx answers are errors retriers can match.
 
-Errors: `Http.ClientError` (4xx), `Http.ServerError` (5xx), `Http.Timeout`,
-`Http.ConnectionError` (refused, reset, DNS), `Http.InvalidResponse` (a JSON answer that
-does not parse, a broken response), `Http.ResponseTooLarge`, `Task.InvalidParameters`.
+Errors: `Http.ClientError` (4xx), `Http.ServerError` (5xx), `Http.Timeout` (no answer, or
+a body still arriving, when the timeout is up), `Http.ConnectionError` (refused, reset,
+hung up, DNS), `Http.InvalidResponse` (a JSON answer that does not parse, a broken
+response), `Http.ResponseTooLarge`, `Task.InvalidParameters`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class _SafeRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_SafeRedirects())
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _request(ctx: TaskContext) -> tuple[urllib.request.Request, float]:
     params = ctx.params
     url = params.get("url")
@@ -61,20 +66,25 @@ def _request(ctx: TaskContext) -> tuple[urllib.request.Request, float]:
     return request, timeout
 
 
-def _read(response: Any) -> bytes:
-    data = response.read(MAX_RESPONSE_BYTES + 1)
-    if len(data) > MAX_RESPONSE_BYTES:
-        raise TaskError(
-            "Http.ResponseTooLarge", f"response is larger than {MAX_RESPONSE_BYTES} bytes"
-        )
-    return data
+def _read(response: Any, deadline: float, timeout: float) -> bytes:
+    """The body, read as it arrives, until the deadline (a trickling body cannot outlast it)."""
+    data = bytearray()
+    while chunk := response.read1(64 * 1024):
+        data += chunk
+        if len(data) > MAX_RESPONSE_BYTES:
+            raise TaskError(
+                "Http.ResponseTooLarge", f"response is larger than {MAX_RESPONSE_BYTES} bytes"
+            )
+        if time.monotonic() > deadline:
+            raise TaskError("Http.Timeout", f"the response took more than {timeout:g} s")
+    return bytes(data)
 
 
 def _body(data: bytes, content_type: str) -> Any:
     if "json" in content_type:
         try:
-            return json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
+            return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise TaskError(
                 "Http.InvalidResponse", f"invalid JSON in the response: {error}"
             ) from None
@@ -84,9 +94,10 @@ def _body(data: bytes, content_type: str) -> Any:
 def http_task(ctx: TaskContext) -> Any:
     """Send the request; the output is `{status, content_type, body}`."""
     request, timeout = _request(ctx)
+    deadline = time.monotonic() + timeout
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            data, status = _read(response), response.status
+            data, status = _read(response, deadline, timeout), response.status
             content_type = response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as error:
         kind = "Http.ServerError" if error.code >= 500 else "Http.ClientError"
@@ -104,4 +115,6 @@ def http_task(ctx: TaskContext) -> Any:
         raise TaskError("Http.ConnectionError", f"{type(error).__name__}: {error}") from None
     except http.client.HTTPException as error:
         raise TaskError("Http.InvalidResponse", f"{type(error).__name__}: {error}") from None
+    except OSError as error:  # any other socket or TLS failure while reading
+        raise TaskError("Http.ConnectionError", f"{type(error).__name__}: {error}") from None
     return {"status": status, "content_type": content_type, "body": _body(data, content_type)}

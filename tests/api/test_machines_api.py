@@ -100,6 +100,13 @@ def test_validate_accepts_json_and_does_not_load_the_definition(client, core):
         ),
         (b"'just a string'", "request:1: (root): the document must be a mapping"),
         (b"", "request:1: (root): the document is empty"),
+        # Nesting deep enough to exhaust the YAML composer's recursion used to be a 500.
+        (b"[" * 5000, "request:1: (root): document is nested deeper than 64 levels"),
+        # A control character used to escape as a ReaderError: a 500.
+        (
+            b"\x1f",
+            "request:1: (root): unacceptable character #x001f: special characters are not allowed",
+        ),
     ],
 )
 def test_validate_body_that_is_not_a_mapping_is_422_with_its_problem(client, data, message):

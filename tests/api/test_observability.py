@@ -54,7 +54,7 @@ def test_each_request_writes_one_access_line_with_route_and_status(client, logs)
     assert (line["method"], line["path"], line["route"], line["status"]) == (
         "GET",
         "/v1/agents/nope",
-        "/v1/agents/<string:agent_id>",
+        "/v1/agents/<id:agent_id>",
         404,
     )
 
@@ -99,7 +99,7 @@ def test_metrics_count_transitions_and_rejected_events(client):
 
 
 def test_metrics_count_http_requests_by_route_and_status(client):
-    labels = {"route": "/v1/agents/<string:agent_id>", "method": "GET", "status": "404"}
+    labels = {"route": "/v1/agents/<id:agent_id>", "method": "GET", "status": "404"}
     before = metric(client, "opscore_http_requests_total", **labels)
     client.get("/v1/agents/nope", headers=AUTH)
     assert metric(client, "opscore_http_requests_total", **labels) == before + 1

@@ -14,7 +14,7 @@ import pytest
 from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
-from opscore.definitions import DefinitionRegistry
+from opscore.definitions import DefinitionRegistry, load_text
 from opscore.tasks.builtin import builtin_tasks
 
 from ..backends import close_store, make_store
@@ -30,6 +30,38 @@ def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
             return value
         time.sleep(0.002)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def finished(core, run_id):
+    """The run once it has succeeded or failed, else None (for `wait_for`)."""
+    run = core.runs.get(run_id)
+    return run if run.state in ("succeeded", "failed") else None
+
+
+ONE_STEP = """
+kind: workflow
+name: {name}
+version: 1
+start: only
+steps:
+  only:
+    task: {task}
+    params: {params}
+    next: succeeded
+{extra}"""
+
+
+@pytest.fixture
+def add_workflow(workflow_core, callbacks):
+    """Add a one-step workflow running `task`; `extra` holds more YAML lines of the step."""
+
+    def add(name: str, task: str, params: str = "{}", extra: str = "") -> None:
+        text = ONE_STEP.format(name=name, task=task, params=params, extra=extra)
+        result = load_text(text, f"{name}.yaml", callbacks, task_types=workflow_core.tasks)
+        assert result.problems == []
+        workflow_core.definitions.add(result.definition)
+
+    return add
 
 
 @pytest.fixture

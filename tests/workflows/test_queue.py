@@ -72,3 +72,12 @@ def test_closed_queue_hands_out_nothing(clock):
     queue.admit([item(1)])
     queue.close()
     assert queue.claim(5) is None
+
+
+def test_peak_is_the_most_items_ready_or_claimed_at_once(clock):
+    queue = MemoryWorkQueue(3, clock)
+    queue.admit([item(1)])
+    queue.admit([item(2)])
+    queue.done(queue.claim(0))
+    queue.admit([item(3)])
+    assert (queue.depth() + queue.busy(), queue.peak()) == (2, 2)

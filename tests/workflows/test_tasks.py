@@ -8,39 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from opscore.definitions import load_text
 from opscore.tasks import TaskContext, TaskError, TaskRegistry, TaskType
 from opscore.tasks.http import http_task
 
-from .conftest import wait_for
-
-ONE_STEP = """
-kind: workflow
-name: {name}
-version: 1
-start: only
-steps:
-  only:
-    task: {task}
-    params: {params}
-    next: succeeded
-"""
-
-
-@pytest.fixture
-def add_workflow(workflow_core, callbacks):
-    def add(name: str, task: str, params: str = "{}") -> None:
-        text = ONE_STEP.format(name=name, task=task, params=params)
-        result = load_text(text, f"{name}.yaml", callbacks, task_types=workflow_core.tasks)
-        assert result.problems == []
-        workflow_core.definitions.add(result.definition)
-
-    return add
-
-
-def finished(core, run_id):
-    run = core.runs.get(run_id)
-    return run if run.state in ("succeeded", "failed") else None
+from .conftest import finished, wait_for
 
 
 def test_a_raising_handler_fails_only_its_step_and_the_workers_go_on(
@@ -67,6 +38,20 @@ def test_a_handler_returning_garbage_fails_its_step_with_invalid_output(
     run = workflow_core.runs.start("garbage_out")
     failed = wait_for(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "States.InvalidOutput"
+
+
+def test_a_task_output_over_64_kib_fails_its_step_naming_the_limit(
+    workflow_core, tasks, add_workflow
+):
+    tasks.task("verbose")(lambda ctx: {"text": "x" * 70_000})
+    add_workflow("too_much", "verbose")
+    run = workflow_core.runs.start("too_much")
+    failed = wait_for(lambda: finished(workflow_core, run.id))
+    assert failed.context["error"] == {
+        "name": "States.InvalidOutput",
+        "message": "the task's output is 70011 bytes; the limit is 65536 (OPSCORE_MAX_JSON_BYTES)",
+        "step": "only",
+    }
 
 
 def test_named_task_errors_reach_the_run(workflow_core, tasks, add_workflow):

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from opscore.cli import main
-from opscore.definitions import load_file
+from opscore.definitions import load_file, load_text
 from opscore.tasks.builtin import builtin_tasks
 
 from ..conftest import MACHINES, TEST_MACHINES
@@ -90,3 +90,25 @@ def test_run_machine_events_follow_the_template(callbacks):
     assert definition.allowed_events("failed") == tuple(
         f"redrive_{s}" for s in ("fetch", "summarize", "record_outage", "give_up")
     )
+
+
+def steps_text(count: int) -> str:
+    """A workflow of `count` noop steps in a row."""
+    steps = "".join(
+        f"  s{i}: {{task: noop, next: {f's{i + 1}' if i + 1 < count else 'succeeded'}}}\n"
+        for i in range(count)
+    )
+    return f"kind: workflow\nname: long\nversion: 1\nstart: s0\nsteps:\n{steps}"
+
+
+def test_template_with_more_than_200_steps_is_a_problem_naming_the_limit(callbacks):
+    result = load_text(steps_text(201), "long.yaml", callbacks, task_types=builtin_tasks())
+    assert result.definition is None
+    assert [str(p) for p in result.problems] == [
+        "long.yaml:5: steps: a workflow has 1 to 200 steps; this one has 201"
+    ]
+
+
+def test_template_with_200_steps_loads(callbacks):
+    result = load_text(steps_text(200), "long.yaml", callbacks, task_types=builtin_tasks())
+    assert result.problems == []

@@ -32,6 +32,31 @@ IF_MATCH = {
     "description": "Fire only if the instance still has this ETag (else 412).",
 }
 
+
+def link(
+    path: str, method: str, description: str, body: Any = None, **parameters: str
+) -> dict[str, Any]:
+    """An OpenAPI link from an answer to the operation `method path`, filling its parameters
+    (and, if given, its request body).
+
+    Parameter values are runtime expressions, such as `$response.body#/id`.
+    """
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    found = {
+        "operationRef": f"#/paths/{pointer}/{method}",
+        "parameters": parameters,
+        "description": description,
+    }
+    if body is not None:
+        found["requestBody"] = body
+    return found
+
+
+def links(status: int, **named: dict[str, Any]) -> dict[str, Any]:
+    """`blp.doc` keyword arguments declaring the links of the `status` answer."""
+    return {"responses": {status: {"links": named}}}
+
+
 # Answers every authenticated operation can give, and those of operations taking a body.
 COMMON = (401, 422)
 WITH_BODY = (413, 415)

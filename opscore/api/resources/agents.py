@@ -22,13 +22,37 @@ from ..schemas import (
     TransitionSchema,
 )
 from ..smorest import Blueprint
-from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, MERMAID_TEXT, WITH_BODY, errors
+from ._docs import (
+    ETAG,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    LOCATION,
+    MERMAID_TEXT,
+    WITH_BODY,
+    errors,
+    link,
+    links,
+)
 
 blp = Blueprint(
     "agents",
     __name__,
     url_prefix="/v1/agents",
     description="Agents: registration, lifecycle events and history.",
+)
+AGENT_ID = {"agent_id": "$response.body#/id"}
+REGISTERED = links(
+    201,
+    GetAgent=link("/v1/agents/{agent_id}", "get", "The agent just registered.", **AGENT_ID),
+    GetAgentHistory=link("/v1/agents/{agent_id}/history", "get", "Its transitions.", **AGENT_ID),
+    FireAgentEvent=link("/v1/agents/{agent_id}/events", "post", "Fire an event on it.", **AGENT_ID),
+    OpenSession=link(
+        "/v1/agents/{agent_id}/sessions",
+        "post",
+        "Open a session (of the default machine) for it.",
+        body={"machine": "session"},
+        **AGENT_ID,
+    ),
 )
 
 
@@ -63,7 +87,7 @@ class Agents(MethodView):
     @idempotent
     @blp.arguments(AgentCreateSchema, required=False)
     @blp.response(201, AgentSchema, headers={**LOCATION, **ETAG})
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY], **REGISTERED)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict) -> Any:
         """Register an agent
@@ -83,7 +107,7 @@ class Agents(MethodView):
         return json_response(payload, status, headers)
 
 
-@blp.route("/<string:agent_id>")
+@blp.route("/<id:agent_id>")
 class Agent(MethodView):
     @blp.response(200, AgentSchema, headers=ETAG)
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
@@ -103,7 +127,7 @@ class Agent(MethodView):
         return json_response(None, 204)
 
 
-@blp.route("/<string:agent_id>/events")
+@blp.route("/<id:agent_id>/events")
 class AgentEvents(MethodView):
     @idempotent
     @blp.arguments(EventSchema)
@@ -127,7 +151,7 @@ class AgentEvents(MethodView):
         return json_response(payload, status, headers)
 
 
-@blp.route("/<string:agent_id>/history")
+@blp.route("/<id:agent_id>/history")
 class AgentHistory(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, TransitionSchema(many=True))
@@ -141,7 +165,7 @@ class AgentHistory(MethodView):
         return [presenters.transition(record) for record in page.items]
 
 
-@blp.route("/<string:agent_id>/diagram")
+@blp.route("/<id:agent_id>/diagram")
 class AgentDiagram(MethodView):
     @blp.response(200, MERMAID_TEXT, content_type="text/plain", description="A Mermaid diagram.")
     @errors(blp, 404)

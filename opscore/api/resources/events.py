@@ -12,9 +12,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ...errors import StreamsBusy
 from ...services.stream import StreamFilter, StreamLimits, follow
-from ...services.validation import ID_PATTERN
 from ..http import core
-from ..schemas import StrictSchema, _name
+from ..schemas import StrictSchema, _name, instance_id
 from ..smorest import Blueprint
 from ._docs import errors
 
@@ -27,14 +26,8 @@ blp = Blueprint(
 
 
 class StreamQuerySchema(StrictSchema):
-    agent_id = fields.String(
-        validate=validate.Regexp(ID_PATTERN),
-        metadata={"description": "Only this agent and its sessions and runs."},
-    )
-    run_id = fields.String(
-        validate=validate.Regexp(ID_PATTERN),
-        metadata={"description": "Only this run and its steps."},
-    )
+    agent_id = instance_id(metadata={"description": "Only this agent and its sessions and runs."})
+    run_id = instance_id(metadata={"description": "Only this run and its steps."})
     machine = _name(metadata={"description": "Only instances of this machine or workflow."})
     kind = fields.String(validate=validate.OneOf(("agent", "session", "run", "step")))
 

@@ -60,7 +60,7 @@ class Machines(MethodView):
         return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
 
 
-@blp.route("/<string:name>")
+@blp.route("/<name:name>")
 class Machine(MethodView):
     @blp.arguments(MachineQuerySchema, location="query")
     @blp.response(200, MachineSchema)
@@ -71,7 +71,7 @@ class Machine(MethodView):
         return json_response(presenters.machine(definition, versions))
 
 
-@blp.route("/<string:name>/diagram")
+@blp.route("/<name:name>/diagram")
 class MachineDiagram(MethodView):
     @blp.arguments(DiagramQuerySchema, location="query")
     @blp.response(

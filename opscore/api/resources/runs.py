@@ -68,7 +68,7 @@ class Runs(MethodView):
         return [present_run(run) for run in page.items]
 
 
-@blp.route("/runs/<string:run_id>")
+@blp.route("/runs/<id:run_id>")
 class Run(MethodView):
     @blp.response(200, RunSchema, headers=ETAG)
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
@@ -81,7 +81,7 @@ class Run(MethodView):
         return json_response(present_run(run), 200, {"ETag": run.etag})
 
 
-@blp.route("/runs/<string:run_id>/history")
+@blp.route("/runs/<id:run_id>/history")
 class RunHistory(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, TransitionSchema(many=True))
@@ -95,7 +95,7 @@ class RunHistory(MethodView):
         return [presenters.transition(record) for record in page.items]
 
 
-@blp.route("/runs/<string:run_id>/diagram")
+@blp.route("/runs/<id:run_id>/diagram")
 class RunDiagram(MethodView):
     @blp.response(200, MERMAID_TEXT, content_type="text/plain", description="A Mermaid diagram.")
     @errors(blp, 404)
@@ -108,7 +108,7 @@ class RunDiagram(MethodView):
         return text_response(core().diagrams.run(run_id))
 
 
-@blp.route("/runs/<string:run_id>/cancel")
+@blp.route("/runs/<id:run_id>/cancel")
 class RunCancel(MethodView):
     @idempotent
     @blp.response(200, RunTransitionSchema, headers=ETAG)
@@ -119,7 +119,7 @@ class RunCancel(MethodView):
         return _answer(core().runs.cancel(run_id, idempotency=idempotency_for(_changed)))
 
 
-@blp.route("/runs/<string:run_id>/redrive")
+@blp.route("/runs/<id:run_id>/redrive")
 class RunRedrive(MethodView):
     @idempotent
     @blp.response(200, RunTransitionSchema, headers=ETAG)
@@ -130,7 +130,7 @@ class RunRedrive(MethodView):
         return _answer(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
 
 
-@blp.route("/runs/<string:run_id>/steps/<string:step>/complete")
+@blp.route("/runs/<id:run_id>/steps/<name:step>/complete")
 class StepComplete(MethodView):
     @idempotent
     @blp.arguments(StepCompleteSchema)
@@ -145,7 +145,7 @@ class StepComplete(MethodView):
         return _answer(fired)
 
 
-@blp.route("/runs/<string:run_id>/steps/<string:step>/fail")
+@blp.route("/runs/<id:run_id>/steps/<name:step>/fail")
 class StepFail(MethodView):
     @idempotent
     @blp.arguments(StepFailSchema)
@@ -160,7 +160,7 @@ class StepFail(MethodView):
         return _answer(fired)
 
 
-@blp.route("/agents/<string:agent_id>/tasks")
+@blp.route("/agents/<id:agent_id>/tasks")
 class AgentTasks(MethodView):
     @blp.response(200, AgentTaskSchema(many=True))
     @blp.paginate()

@@ -22,13 +22,24 @@ from ..schemas import (
     TransitionSchema,
 )
 from ..smorest import Blueprint
-from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, WITH_BODY, errors
+from ._docs import ETAG, IDEMPOTENCY_KEY, IF_MATCH, LOCATION, WITH_BODY, errors, link, links
 
 blp = Blueprint(
     "sessions",
     __name__,
     url_prefix="/v1",
     description="Sessions: units of work an agent opens, drives and closes.",
+)
+SESSION_ID = {"session_id": "$response.body#/id"}
+OPENED = links(
+    201,
+    GetSession=link("/v1/sessions/{session_id}", "get", "The session just opened.", **SESSION_ID),
+    GetSessionHistory=link(
+        "/v1/sessions/{session_id}/history", "get", "Its transitions.", **SESSION_ID
+    ),
+    FireSessionEvent=link(
+        "/v1/sessions/{session_id}/events", "post", "Fire an event on it.", **SESSION_ID
+    ),
 )
 
 
@@ -47,7 +58,7 @@ def _fired(fired: Fired) -> tuple[int, dict[str, Any], dict[str, str]]:
     return 200, body, {"ETag": fired.instance.etag}
 
 
-@blp.route("/agents/<string:agent_id>/sessions")
+@blp.route("/agents/<id:agent_id>/sessions")
 class AgentSessions(MethodView):
     @blp.arguments(SessionQuerySchema, location="query")
     @blp.response(200, SessionSchema(many=True))
@@ -63,7 +74,7 @@ class AgentSessions(MethodView):
     @idempotent
     @blp.arguments(SessionCreateSchema, required=False)
     @blp.response(201, SessionSchema, headers={**LOCATION, **ETAG})
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY], **OPENED)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, agent_id: str) -> Any:
         """Open a session for an agent
@@ -80,7 +91,7 @@ class AgentSessions(MethodView):
         return json_response(payload, status, headers)
 
 
-@blp.route("/sessions/<string:session_id>")
+@blp.route("/sessions/<id:session_id>")
 class Session(MethodView):
     @blp.response(200, SessionSchema, headers=ETAG)
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
@@ -93,7 +104,7 @@ class Session(MethodView):
         return json_response(present(session), 200, {"ETag": session.etag})
 
 
-@blp.route("/sessions/<string:session_id>/events")
+@blp.route("/sessions/<id:session_id>/events")
 class SessionEvents(MethodView):
     @idempotent
     @blp.arguments(EventSchema)
@@ -113,7 +124,7 @@ class SessionEvents(MethodView):
         return json_response(payload, status, headers)
 
 
-@blp.route("/sessions/<string:session_id>/history")
+@blp.route("/sessions/<id:session_id>/history")
 class SessionHistory(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, TransitionSchema(many=True))

@@ -15,13 +15,32 @@ from ..idempotency import idempotency_for, idempotent
 from ..schemas import MachineListQuerySchema
 from ..smorest import Blueprint
 from ..workflow_schemas import RunSchema, RunStartSchema, WorkflowQuerySchema, WorkflowSchema
-from ._docs import IDEMPOTENCY_KEY, WITH_BODY, errors
+from ._docs import IDEMPOTENCY_KEY, WITH_BODY, errors, link, links
 
 blp = Blueprint(
     "workflows",
     __name__,
     url_prefix="/v1/workflows",
     description="Workflow templates and starting runs of them.",
+)
+RUN_ID = {"run_id": "$response.body#/id"}
+STARTED = links(
+    202,
+    GetRun=link("/v1/runs/{run_id}", "get", "The run just started.", **RUN_ID),
+    GetRunHistory=link("/v1/runs/{run_id}/history", "get", "Its transitions.", **RUN_ID),
+    CancelRun=link("/v1/runs/{run_id}/cancel", "post", "Cancel it.", **RUN_ID),
+)
+LISTED = links(
+    200,
+    GetWorkflow=link(
+        "/v1/workflows/{name}", "get", "The first template listed.", name="$response.body#/0/name"
+    ),
+)
+FOUND = links(
+    200,
+    StartRun=link(
+        "/v1/workflows/{name}/runs", "post", "Start a run of it.", name="$response.body#/name"
+    ),
 )
 RETRY_AFTER = {
     "Retry-After": {
@@ -45,6 +64,7 @@ class Workflows(MethodView):
     @blp.arguments(MachineListQuerySchema, location="query")
     @blp.response(200, WorkflowSchema(many=True))
     @blp.paginate()
+    @blp.doc(**LISTED)
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
         """List workflow templates (latest version of each)"""
@@ -53,10 +73,11 @@ class Workflows(MethodView):
         return [presenters.workflow(d, definitions.versions(d.name)) for d in page]
 
 
-@blp.route("/<string:name>")
+@blp.route("/<name:name>")
 class Workflow(MethodView):
     @blp.arguments(WorkflowQuerySchema, location="query")
     @blp.response(200, WorkflowSchema)
+    @blp.doc(**FOUND)
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
         """Get a workflow template (`version` for an older one)"""
@@ -64,7 +85,7 @@ class Workflow(MethodView):
         return json_response(presenters.workflow(definition, core().definitions.versions(name)))
 
 
-@blp.route("/<string:name>/diagram")
+@blp.route("/<name:name>/diagram")
 class WorkflowDiagram(MethodView):
     @blp.arguments(WorkflowQuerySchema, location="query")
     @blp.response(
@@ -76,7 +97,7 @@ class WorkflowDiagram(MethodView):
         return text_response(mermaid(core().runs.workflow(name, query.get("version"))))
 
 
-@blp.route("/<string:name>/runs")
+@blp.route("/<name:name>/runs")
 class WorkflowRuns(MethodView):
     @idempotent
     @blp.arguments(RunStartSchema, required=False)
@@ -84,7 +105,7 @@ class WorkflowRuns(MethodView):
     @blp.alt_response(
         429, schema="Error", description="The work queue is full.", headers=RETRY_AFTER
     )
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY], **STARTED)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, name: str) -> Any:
         """Start a run
