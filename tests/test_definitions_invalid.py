@@ -118,7 +118,7 @@ EXPECTED = [
         "yaml_syntax.yaml",
         7,
         "(root)",
-        "while parsing a block collection expected <block end>, but found '<block mapping start>'",
+        "while parsing a block collection did not find expected '-' indicator",
     ),
 ]
 

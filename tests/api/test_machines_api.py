@@ -95,8 +95,7 @@ def test_validate_accepts_json_and_does_not_load_the_definition(client, core):
         (b"\xff\xfe", "request:1: (root): not UTF-8 text: invalid start byte"),
         (
             b"kind: [",
-            "request:1: (root): while parsing a flow node expected the node content, "
-            "but found '<stream end>'",
+            "request:1: (root): while parsing a flow node did not find expected node content",
         ),
         (b"'just a string'", "request:1: (root): the document must be a mapping"),
         (b"", "request:1: (root): the document is empty"),
