@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import marshmallow as ma
 import pytest
 
 from ..conftest import AUTH
@@ -220,3 +221,18 @@ def test_delete_answers_204_and_the_agent_is_gone(client, agent):
     assert (response.status_code, response.data) == (204, b"")
     assert client.get("/v1/agents/a1", headers=AUTH).status_code == 404
     assert client.delete("/v1/agents/a1", headers=AUTH).status_code == 404
+
+
+def test_request_body_schemas_are_built_once_not_on_every_request(client, agent, monkeypatch):
+    # webargs builds a schema class anew per request: a tenth of an event's CPU time.
+    built = []
+    original = ma.Schema.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ma.Schema, "__init__", counting)
+    assert fire(client, "a1", "activate").status_code == 200
+    assert fire(client, "a1", "complete").status_code == 200
+    assert built == []
