@@ -10,6 +10,7 @@ import inspect
 import json
 import logging
 import os
+import select
 import sys
 import threading
 import time
@@ -27,6 +28,9 @@ TEXT_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message} | {extra
 
 request_id: ContextVar[str | None] = ContextVar("opscore_request_id", default=None)
 """The id of the HTTP request being served, bound to every log line it causes."""
+
+# Writes up to this size to a pipe are atomic (POSIX allows it to be as small as 512).
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
 _QUIET_LIBRARIES = ("transitions", "alembic.runtime.plugins")
 
@@ -59,15 +63,24 @@ class JsonLines:
         data = encode_line(line)
         # With no stream given, look up stdout at each write (test runners swap it).
         stream = self.stream or sys.stdout
-        with self._lock:
-            try:
-                fd = stream.fileno()
-            except (AttributeError, OSError, ValueError):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            with self._lock:
                 stream.write(data.decode())
                 stream.flush()
+            return
+        # One system call per line, past Python's buffers (after anything left in them).
+        stream.flush()
+        if len(data) <= PIPE_BUF:
+            # A write this small to a pipe is atomic, and Linux serializes writes to a
+            # file: no lock, whose holder would release the GIL in the write and make the
+            # other request threads queue behind it. A rare short write takes the lock.
+            written = os.write(fd, data)
+            if written == len(data):
                 return
-            # One system call per line, past Python's buffers (after anything left in them).
-            stream.flush()
+            data = data[written:]
+        with self._lock:
             while data:
                 data = data[os.write(fd, data) :]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
 import pytest
 from loguru import logger
 
-from opscore.logs import configure_logging, info_fields, request_id
+from opscore.logs import JsonLines, configure_logging, info_fields, request_id
 
 
 def test_each_transition_writes_one_json_line_with_its_context(core, json_logs):
@@ -95,3 +96,27 @@ def test_a_line_orjson_refuses_is_still_written_escaped(json_logs):
     logger.info("odd values", lone="\udc80", huge=2**70)
     (line,) = json_logs()
     assert (line["lone"], line["huge"]) == ("\udc80", 2**70)
+
+
+@pytest.mark.parametrize("size", [100, 3000, 20_000], ids=["short", "near-pipe-buf", "long"])
+def test_lines_written_by_many_threads_at_once_stay_whole(tmp_path, size):
+    sink_path = tmp_path / "lines.jsonl"
+    threads, lines_each = 8, 200
+    with open(sink_path, "w") as stream:
+        sink = JsonLines(stream)
+        start = threading.Barrier(threads)
+
+        def write(n):
+            start.wait()
+            for i in range(lines_each):
+                sink.write_line({"thread": n, "i": i, "pad": "x" * size})
+
+        workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    lines = [json.loads(line) for line in sink_path.read_text().splitlines()]
+    assert sorted((line["thread"], line["i"]) for line in lines) == [
+        (n, i) for n in range(threads) for i in range(lines_each)
+    ]
