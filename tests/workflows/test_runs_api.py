@@ -331,6 +331,15 @@ def test_metrics_count_finished_runs_retries_step_durations_and_queue_waits(
     wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"))
     clock.advance(1.0)
     wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    # The worker counts the run once its last transition is committed, so an API reader
+    # can see the run succeeded a moment before the counter moves.
+    wait_for(
+        lambda: (
+            sample("opscore_runs_finished_total", workflow="fetch_report", outcome="succeeded")
+            >= finished + 1
+        ),
+        what="the finished run to be counted",
+    )
     assert (
         sample("opscore_runs_finished_total", workflow="fetch_report", outcome="succeeded")
         == finished + 1
