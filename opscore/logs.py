@@ -108,19 +108,21 @@ def _timestamp(moment: datetime) -> str:
 
 
 class _Clock:
-    """UTC timestamps like `_timestamp`, the text of each second made once."""
+    """UTC timestamps like `_timestamp`: the text of each second made once, of each
+    millisecond kept (it is on every event's path)."""
+
+    _MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
 
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
 
     def now(self) -> str:
-        moment = time.time()
-        second = int(moment)
+        second, millis = divmod(int(time.time() * 1000), 1000)
         if second != self._second:
             self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             self._second = second
-        return f"{self._prefix}.{int((moment - second) * 1000):03d}Z"
+        return self._prefix + self._MILLIS[millis]
 
 
 _now = _Clock().now
