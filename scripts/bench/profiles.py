@@ -37,7 +37,8 @@ def workflows_profile() -> str:
     """The top of a pyinstrument profile of one batch of 1,000 ten-step runs."""
     from pyinstrument import Profiler
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, open(os.path.join(folder, "log"), "w") as log:
+        configure_logging("INFO", "json", stream=log)  # as workflows.measure logs
         machines = Path(folder)
         (machines / "ten_noops.yaml").write_text(workflows.template())
         profiler = Profiler(interval=0.0005)
