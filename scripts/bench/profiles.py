@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from opscore.logs import configure_logging
 from . import engine, web, workflows
 
 TOP = 12
+_TIMING = re.compile(r"Duration: [\d.]+\s+CPU time: [\d.]+")
 
 
 def engine_profile() -> str:
@@ -106,6 +108,10 @@ def _self_time(collapsed: str) -> str:
 
 
 def _top_of(text: str) -> str:
+    """The call tree's first lines, after pyinstrument's banner (durations kept, the
+    banner's path of this machine left out)."""
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]
-    body = [line for line in lines if not line.startswith(("  _     ", " _ ", "/_/"))]
-    return "\n".join(body[: TOP * 3])
+    timing = next((m.group(0) for line in lines if (m := _TIMING.search(line))), "")
+    start = next((i for i, line in enumerate(lines) if line[:1].isdigit()), 0)
+    body = lines[start : start + TOP * 3]
+    return "\n".join([timing, *body] if timing else body)
