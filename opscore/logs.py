@@ -114,15 +114,15 @@ class _Clock:
     _MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        self._second: tuple[int, str] = (-1, "")  # swapped whole: threads share it
 
     def now(self) -> str:
         second, millis = divmod(int(time.time() * 1000), 1000)
-        if second != self._second:
-            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = second
-        return self._prefix + self._MILLIS[millis]
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            cached = self._second = (second, text)
+        return cached[1] + self._MILLIS[millis]
 
 
 _now = _Clock().now
