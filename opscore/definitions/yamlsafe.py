@@ -26,8 +26,6 @@ try:  # libyaml's scanner and parser, when PyYAML was built with it: ten times f
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     _FastParser = None
 
-NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
-
 
 class _DepthLimitedComposer(yaml.composer.Composer):
     """A composer that refuses to nest deeper than MAX_DEPTH: it recurses once per level,
@@ -159,13 +157,12 @@ class _Converter:
 def parse_document(text: str, file: str) -> Document:
     """Parse one YAML or JSON document; raise DefinitionError with its location otherwise."""
     document = Document(file=file, data=None)
-    unprintable = NON_PRINTABLE.search(text)
-    if unprintable:
-        line = text.count("\n", 0, unprintable.start()) + 1
-        message = f"unacceptable character #x{ord(unprintable.group()):04x}: "
-        raise DefinitionError(
-            [Problem(file, line, "(root)", message + "special characters are not allowed")]
-        )
+    try:
+        yaml.reader.Reader(text)  # checks every character (libyaml's parser does not)
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        message = f"unacceptable character #x{error.character:04x}: {error.reason}"
+        raise DefinitionError([Problem(file, line, "(root)", message)]) from None
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
