@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What a request to a server that dies or restarts may raise: a refused or reset connection,
+# a timeout (all OSError, urllib's URLError and HTTPError included), or an answer cut off
+# between its headers and its body (`http.client.IncompleteRead`, an HTTPException). A
+# request that raised one of these was not acknowledged.
+UNANSWERED = (OSError, http.client.HTTPException)
 
 
 def free_port() -> int:
@@ -33,7 +39,7 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
             with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except UNANSWERED:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{base_url} not healthy after {timeout} s")
