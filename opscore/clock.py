@@ -1,10 +1,27 @@
-"""Clocks: the system's, and a manual one that tests drive instead of sleeping."""
+"""Clocks: the one `Clock` protocol, the system's clock, and a manual one tests drive.
+
+Every layer reads time through an injected `Clock`; only this module and `logs.py` read
+the system's time themselves.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Seconds since the epoch, and a way to hear that time jumped (a manual clock's advance)."""
+
+    def now(self) -> float:
+        """The current time."""
+        ...
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever time moves other than by itself (queues re-check timers)."""
+        ...
 
 
 class SystemClock:
@@ -17,9 +34,6 @@ class SystemClock:
     def on_advance(self, listener: Callable[[], None]) -> None:
         """System time advances by itself; nothing to register."""
 
-    def __call__(self) -> float:
-        return time.time()
-
 
 class ManualClock:
     """A clock that moves only when `advance` is called; waiters are woken when it does."""
@@ -31,9 +45,6 @@ class ManualClock:
 
     def now(self) -> float:
         """The current (manual) time."""
-        return self._now
-
-    def __call__(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:

@@ -1,4 +1,8 @@
-"""Settings, read once from `OPSCORE_*` environment variables; every one has a default."""
+"""Settings, read once from `OPSCORE_*` environment variables; every one has a default.
+
+The ground floor: this module imports nothing of Ops-Core, and the defaults below are the
+ones every layer uses when it is not given a setting.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .services.validation import MAX_JSON_BYTES
-from .store.base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+DEFAULT_HISTORY_CAP = 1000  # transition records kept per instance
+DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0  # seconds an Idempotency-Key answer is kept
+MAX_JSON_BYTES = 64 * 1024  # largest stored JSON document (metadata, data, input, output)
+DEFAULT_QUEUE_CAPACITY = 1000  # work items ready or running at once
+DEFAULT_WORKERS = 4  # step worker threads per process
 
 
 class ConfigError(ValueError):
@@ -65,8 +72,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_json_bytes: int = MAX_JSON_BYTES
     threads: int = 8
-    workers: int = 4
-    queue_capacity: int = 1000
+    workers: int = DEFAULT_WORKERS
+    queue_capacity: int = DEFAULT_QUEUE_CAPACITY
     database_url: str = "sqlite:///var/opscore.db"
     sqlite_synchronous: str = "FULL"
     processes: int = 0

@@ -9,7 +9,7 @@ from typing import Any
 
 from .callbacks import CallbackRegistry, default_registry
 from .clock import SystemClock
-from .config import Settings
+from .config import DEFAULT_WORKERS, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
 from .queue import MemoryWorkQueue
@@ -25,8 +25,6 @@ from .store import MemoryStore, Store
 from .store.factory import open_store
 from .tasks import TaskRegistry
 from .tasks.builtin import default_tasks
-
-DEFAULT_WORKERS = 4
 
 
 class OpsCore:

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 
 
 class OpsCoreError(Exception):
-    """Base of every error Ops-Core raises on purpose."""
+    """Base of every error Ops-Core raises on purpose.
+
+    `retry_after` is set (seconds) on errors a caller should simply retry after a while.
+    """
+
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -177,7 +182,6 @@ class QueueFull(OpsCoreError):
         super().__init__(f"the work queue is full ({capacity} tasks); retry later")
         self.capacity = capacity
         self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class StreamsBusy(OpsCoreError):
@@ -185,7 +189,7 @@ class StreamsBusy(OpsCoreError):
 
     def __init__(self, limit: int, retry_after: int = 5) -> None:
         super().__init__(f"{limit} live streams are open here already; retry later")
-        self.headers = {"Retry-After": str(retry_after)}
+        self.retry_after = retry_after
 
 
 class StoreBusy(OpsCoreError):
@@ -193,7 +197,7 @@ class StoreBusy(OpsCoreError):
 
     def __init__(self, waited: float, retry_after: int = 1) -> None:
         super().__init__(f"the store stayed busy for {waited:g} s; retry later")
-        self.headers = {"Retry-After": str(retry_after)}
+        self.retry_after = retry_after
 
 
 class StepNotWaiting(Conflict):

@@ -13,7 +13,7 @@ from opscore.errors import (
     MachineNotFound,
     PreconditionFailed,
 )
-from opscore.store import Query
+from opscore.model import Query
 
 
 def test_register_generates_an_id_and_starts_in_the_initial_state(core):

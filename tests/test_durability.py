@@ -18,7 +18,7 @@ import pytest
 
 from opscore.config import Settings
 from opscore.core import OpsCore
-from opscore.store import Query
+from opscore.model import Query
 
 from .backends import database_url, reset_postgres
 from .helpers import ROOT, UNANSWERED, free_port, wait_until_healthy

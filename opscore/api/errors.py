@@ -70,7 +70,7 @@ def _status_and_errors(error: e.OpsCoreError) -> tuple[int, dict[str, Any] | Non
 def handle_domain_error(error: e.OpsCoreError) -> ResponseReturnValue:
     """Translate a domain error raised by a service into its HTTP answer."""
     status, errors = _status_and_errors(error)
-    headers = dict(getattr(error, "headers", {}) or {})
+    headers = {} if error.retry_after is None else {"Retry-After": str(error.retry_after)}
     if status >= 500 and status != 503:
         logger.opt(exception=error).error(
             "unexpected {kind}: {error}", kind=type(error).__name__, error=error.message

@@ -16,8 +16,8 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from ..errors import IdempotencyKeyReused, IdempotencyKeyTaken, InvalidRequest
+from ..model import IdempotencyRecord
 from ..services.idempotency import IdempotentRequest, Render
-from ..store.records import IdempotencyRecord
 from .http import json_response
 
 HEADER = "Idempotency-Key"

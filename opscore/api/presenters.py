@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..store import Instance, TransitionRecord
+from ..model import Instance, TransitionRecord
 from ..workflows.template import TERMINAL_STATES
 
 

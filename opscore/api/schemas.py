@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from ..config import MAX_JSON_BYTES
 from ..definitions.schemas import NAME_MAX, NAME_PATTERN
 from ..services.validation import (
     CAPABILITY_MAX,
@@ -12,7 +13,6 @@ from ..services.validation import (
     ID_MAX,
     ID_PATTERN,
     MAX_CAPABILITIES,
-    MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     NOT_PRINTABLE,
     UNPRINTABLE,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from ..callbacks import CallbackRegistry
 from ..definitions import DefinitionRegistry, MachineDefinition
 from ..errors import EventNotAllowed, GuardRefused, UnknownEvent
-from ..store.records import EMPTY, Instance, TransitionRecord
+from ..model import EMPTY, Instance, TransitionRecord
 from .compiler import CompiledMachine
 
 
@@ -85,9 +84,10 @@ class Engine:
         instance: Instance,
         event: str,
         data: Mapping[str, Any] = EMPTY,
-        now: float | None = None,
+        *,
+        now: float,
     ) -> tuple[Instance, TransitionRecord]:
-        """The instance after `event` and the record of the transition; nothing is stored.
+        """The instance after `event` at time `now` and its transition record; nothing is stored.
 
         Raises UnknownEvent, EventNotAllowed or GuardRefused (carrying the allowed
         events), or ActionFailed when a callback raised.
@@ -104,7 +104,6 @@ class Engine:
         ctx = FireContext(instance, event, data)
         if not compiled.events[event].trigger(ctx):
             raise GuardRefused(event, state, allowed, compiled.guards(event, state))
-        at = time.time() if now is None else now
         seq = instance.seq + 1
         record = TransitionRecord(
             instance_id=instance.id,
@@ -115,7 +114,7 @@ class Engine:
             event=event,
             source=state,
             dest=ctx.state,
-            at=at,
+            at=now,
             data=data,
             agent_id=instance.id if instance.kind == "agent" else instance.agent_id,
         )
@@ -123,7 +122,7 @@ class Engine:
             state=ctx.state,
             revision=instance.revision + 1,
             seq=seq,
-            updated_at=at,
+            updated_at=now,
             context=ctx.changed_context(),
         )
         return after, record

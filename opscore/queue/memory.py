@@ -12,17 +12,17 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..clock import SystemClock
+from ..config import DEFAULT_QUEUE_CAPACITY
 from ..errors import QueueFull
 from .base import WorkItem
 
-DEFAULT_CAPACITY = 1000
 IDLE_WAIT = 1.0
 
 
 class MemoryWorkQueue:
     """Ready items plus claimed ones never exceed `capacity`; due timers go before new work."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY, clock=None) -> None:
+    def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY, clock=None) -> None:
         self.capacity = capacity
         self.clock = clock or SystemClock()
         self._ready: deque[WorkItem] = deque()

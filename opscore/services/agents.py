@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..store import Instance, Page, Query, TransitionRecord
+from ..model import Instance, Page, Query, TransitionRecord
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
 from .sessions import SessionService

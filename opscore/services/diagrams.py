@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..definitions import MachineDefinition
 from ..engine.diagram import mermaid
-from ..store import Instance, TransitionRecord
+from ..model import Instance, TransitionRecord
 from .agents import AgentService
 from .runs import RunService
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.records import IdempotencyRecord
+from ..model import IdempotencyRecord
 
 # result of the service call -> (HTTP-like status, JSON body, headers to replay)
 Render = Callable[[Any], tuple[int, Any, Mapping[str, str]]]

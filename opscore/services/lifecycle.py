@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 from loguru import logger
 
 from .. import metrics
+from ..clock import Clock, SystemClock
 from ..engine import Engine
 from ..errors import (
     ActionFailed,
@@ -23,9 +23,9 @@ from ..errors import (
     UnknownEvent,
 )
 from ..logs import info_fields
+from ..model import EMPTY, Instance, Page, Query, TransitionRecord
 from ..queue import WorkItem
-from ..store import Instance, Page, Query, Store, TransitionRecord
-from ..store.records import EMPTY
+from ..store import Store
 from .idempotency import IdempotentRequest
 from .locks import StripedLocks
 from .validation import DEFAULT_LIMITS, Limits
@@ -60,6 +60,8 @@ class Plan:
     work: Sequence[WorkItem] = ()
     # Without an event: what changed in a run's step, for live streams (not its history).
     note: Mapping[str, Any] | None = None
+    # With a new context: the agent whose report the instance now waits for, if any.
+    waiting_for: str | None = None
 
 
 Planner = Callable[[Instance], Plan | None]
@@ -78,13 +80,13 @@ class Lifecycle:
         store: Store,
         engine: Engine,
         locks: StripedLocks | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.engine = engine
         self.locks = locks or StripedLocks()
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self.limits = limits
         self._counted: dict[tuple[str, str, str], Any] = {}  # transition counters, by labels
 
@@ -104,7 +106,7 @@ class Lifecycle:
             raise InvalidRequest(
                 f"machine '{machine}' is a {definition.kind} machine, not {kind}", "machine"
             )
-        now = self.clock()
+        now = self.clock.now()
         instance = Instance(
             id=instance_id or new_id(),
             kind=kind,
@@ -185,13 +187,17 @@ class Lifecycle:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply(self, previous: Instance, plan: Plan) -> Fired:
-        now = self.clock()
-        base = previous if plan.context is None else previous.evolve(context=plan.context)
+        now = self.clock.now()
+        base = (
+            previous
+            if plan.context is None
+            else previous.evolve(context=plan.context, waiting_for=plan.waiting_for)
+        )
         if plan.event is None:
             instance = base.evolve(revision=previous.revision + 1, updated_at=now)
             return Fired(previous, instance, None, _note(instance, plan.note, now))
         try:
-            instance, record = self.engine.fire(base, plan.event, plan.data, now)
+            instance, record = self.engine.fire(base, plan.event, plan.data, now=now)
         except (TransitionError, ActionFailed) as error:
             reason = _REJECTION_REASONS.get(type(error), "refused")
             metrics.rejected_events.labels(previous.kind, previous.machine, reason).inc()

@@ -10,9 +10,10 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..clock import Clock
 from ..errors import EventNotAllowed
+from ..model import Instance
 from ..queue.base import DISPATCH, RESUME, STEP_TIMEOUT, WorkItem
-from ..store import Instance
 from ..workflows import rundata
 from ..workflows.choice import choose
 from ..workflows.retry import decide
@@ -33,7 +34,7 @@ class RunPlans:
     def __init__(
         self,
         template: Callable[[Instance], WorkflowTemplate],
-        clock: Callable[[], float],
+        clock: Clock,
         rng: random.Random,
     ) -> None:
         self.template = template
@@ -43,7 +44,7 @@ class RunPlans:
     def begin(self, run: Instance, pending: dict, worker: str | None = None) -> Plan:
         """Start the pending attempt: a task runs, a choice chooses, a wait waits."""
         step = self.template(run).step(pending["step"])
-        now = self.clock()
+        now = self.clock.now()
         if step.kind == "choice":
             return self.chosen(run, step)
         if step.kind == "wait":
@@ -63,24 +64,25 @@ class RunPlans:
         pending = {**pending, "status": "waiting", "agent_id": agent_id, "request": dict(request)}
         record = {**rundata.step_record(run.context, pending["step"]), "status": "waiting"}
         context = {**rundata.with_step(run.context, pending["step"], record), "pending": pending}
-        return Plan(None, {}, context, note=_note(pending, "waiting", agent_id=agent_id))
+        note = _note(pending, "waiting", agent_id=agent_id)
+        return Plan(None, {}, context, note=note, waiting_for=agent_id)
 
     def sleeping(self, run: Instance, pending: dict, seconds: float, output: Any) -> Plan:
         """The running attempt finishes with `output` after `seconds`."""
         pending = {**pending, "status": "sleeping", "result": output}
-        work = [item(RESUME, run.id, pending, self.clock() + seconds)]
+        work = [item(RESUME, run.id, pending, self.clock.now() + seconds)]
         note = _note(pending, "sleeping", seconds=seconds)
         return Plan(None, {}, {**run.context, "pending": pending}, work, note=note)
 
     def succeeded(self, run: Instance, pending: dict, output: Any) -> Plan:
         """The attempt succeeded: move on to the step's `next`."""
         step = self.template(run).step(pending["step"])
-        context = rundata.finish_attempt(run.context, self.clock(), "succeeded", output=output)
+        context = rundata.finish_attempt(run.context, self.clock.now(), "succeeded", output=output)
         return self._go(run, context, "succeed", step.next, output)
 
     def failed(self, run: Instance, pending: dict, error: str, message: str) -> Plan:
         """The attempt failed: retry it, catch the error, or fail the run (in that order)."""
-        now = self.clock()
+        now = self.clock.now()
         name = pending["step"]
         step = self.template(run).step(name)
         retries = list(run.context["steps"][name].get("retries") or [0] * len(step.retry))
@@ -128,7 +130,7 @@ class RunPlans:
 
     def chosen(self, run: Instance, step: Step) -> Plan:
         """A choice step picks the `next` of its first rule that holds, else its default."""
-        now = self.clock()
+        now = self.clock.now()
         data = rundata.view(run.id, run.agent_id, self.template(run), run.context)
         dest = choose(list(step.choice), step.default, data)
         context = rundata.start_attempt(run.context, now)
@@ -147,7 +149,7 @@ class RunPlans:
         """Stop the run; an attempt in progress is recorded as cancelled."""
         context = dict(run.context)
         if context.get("pending") and context["pending"]["status"] in IN_PROGRESS:
-            context = rundata.finish_attempt(context, self.clock(), "cancelled")
+            context = rundata.finish_attempt(context, self.clock.now(), "cancelled")
         return Plan("cancel", {}, {**context, "pending": None})
 
     def redriven(self, run: Instance, allowed: tuple[str, ...]) -> Plan:
@@ -156,7 +158,7 @@ class RunPlans:
         if run.state != FAILED or step not in self.template(run).steps:
             raise EventNotAllowed(f"redrive_{step or '?'}", run.state, allowed)
         context = {key: value for key, value in run.context.items() if key != "error"}
-        context, work = rundata.enter(context, run.id, step, None, self.clock())
+        context, work = rundata.enter(context, run.id, step, None, self.clock.now())
         return Plan(f"redrive_{step}", {}, context, [work])
 
     def run_failed(self, run: Instance, error: str, message: str) -> Plan:
@@ -165,7 +167,7 @@ class RunPlans:
         step = (context.get("pending") or {}).get("step", run.state)
         if context.get("pending") and context["pending"]["status"] in IN_PROGRESS:
             context = rundata.finish_attempt(
-                context, self.clock(), "failed", error={"name": error, "message": message}
+                context, self.clock.now(), "failed", error={"name": error, "message": message}
             )
         failure = {"name": error, "message": message, "step": step}
         return Plan(
@@ -185,7 +187,7 @@ class RunPlans:
         data = data or {"step": context["pending"]["step"]}
         if dest == FAILED:
             return Plan(event, data, {**context, "pending": None})
-        context, work = rundata.enter(context, run.id, dest, output, self.clock())
+        context, work = rundata.enter(context, run.id, dest, output, self.clock.now())
         return Plan(event, data, context, [work] if work else [])
 
 

@@ -8,7 +8,6 @@ only. A handler that hangs is the worker pool's concern: the runner tells it, th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -77,6 +76,10 @@ class StepRunner:
         except PathError as error:
             self.runs.fail_attempt(item, PATH_FAILURE, str(error))
             return
+        # The step's timeout timer is due when the attempt started plus the timeout.
+        started = rundata.step_record(run.context, step.name)["attempts"][-1]["started_at"]
+        deadline = started + step.timeout if step.timeout else None
+        clock = self.runs.lifecycle.clock
         context = TaskContext(
             params,
             run.id,
@@ -84,15 +87,12 @@ class StepRunner:
             item.attempt,
             run.context["input"],
             run.agent_id,
-            time.time() + step.timeout if step.timeout else None,
+            None if deadline is None else max(0.0, deadline - clock.now()),
             self.services,
         )
-        # The step's timeout timer is due when the attempt started plus the timeout.
-        started = rundata.step_record(run.context, step.name)["attempts"][-1]["started_at"]
-        deadline = started + step.timeout if step.timeout else None
         with watch.running(deadline):
             result = self._run_handler(step.task, context)
-        if deadline is not None and self.runs.lifecycle.clock() >= deadline:
+        if deadline is not None and clock.now() >= deadline:
             # Too late, whatever the result: the timeout decides, whether or not its timer
             # has been handled yet (it finds the attempt settled if not).
             self.runs.time_out_attempt(item)

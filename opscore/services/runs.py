@@ -23,8 +23,8 @@ from ..errors import (
     OpsCoreError,
     StepNotWaiting,
 )
+from ..model import Instance, Page, Query, TransitionRecord
 from ..queue.base import RUN_TIMEOUT, WorkItem
-from ..store import Instance, Page, Query, TransitionRecord
 from ..workflows import rundata
 from ..workflows.retry import TIMEOUT, WORKER_LOST
 from ..workflows.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
@@ -82,7 +82,7 @@ class RunService:
         if agent_id is not None:
             self._check_agent(agent_id, template.agent.on_start)
         run_id = new_id()
-        now = self.lifecycle.clock()
+        now = self.lifecycle.clock.now()
         context, first = rundata.initial(run_id, input_data, template.start, now)
         work = [first] + (
             [WorkItem(RUN_TIMEOUT, run_id, due=now + template.timeout)] if template.timeout else []

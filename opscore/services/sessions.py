@@ -8,7 +8,7 @@ from typing import Any
 from loguru import logger
 
 from ..errors import AgentEnded, OpsCoreError
-from ..store import Instance, Page, Query, TransitionRecord
+from ..model import Instance, Page, Query, TransitionRecord
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
 from .validation import check_json_object

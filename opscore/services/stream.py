@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..store import Store, TransitionRecord
+from ..model import TransitionRecord
+from ..store import Store
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import MAX_JSON_BYTES
 from ..errors import InvalidRequest
 
 ID_MAX = 128
@@ -23,7 +24,6 @@ CAPABILITY_MAX = 64
 CAPABILITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 MAX_CAPABILITIES = 64
 MESSAGE_MAX = 2000
-MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 10
 JSON_BYTES_SETTING = "OPSCORE_MAX_JSON_BYTES"
 NOT_PRINTABLE = "must be printable text: no control characters or lone surrogates"

@@ -137,7 +137,9 @@ class WorkerPool:
                 continue
             with self._lock:
                 worker.item = item
-            metrics.queue_wait.labels(item.kind).observe(max(0.0, self.queue.clock() - item.due))
+            metrics.queue_wait.labels(item.kind).observe(
+                max(0.0, self.queue.clock.now() - item.due)
+            )
             try:
                 self.runner.process(item, getattr(self.queue, "owner", None), watch)
             except Exception:

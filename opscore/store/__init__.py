@@ -2,14 +2,5 @@
 
 from .base import Store
 from .memory import MemoryStore
-from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 
-__all__ = [
-    "IdempotencyRecord",
-    "Instance",
-    "MemoryStore",
-    "Page",
-    "Query",
-    "Store",
-    "TransitionRecord",
-]
+__all__ = ["MemoryStore", "Store"]

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from ..model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..queue.base import WorkItem
-from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
-
-DEFAULT_HISTORY_CAP = 1000
-DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
 
 
 class Store(Protocol):

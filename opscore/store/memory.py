@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from itertools import islice
 
+from ..clock import Clock, SystemClock
+from ..config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ..errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from ..model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..queue import MemoryWorkQueue, WorkItem
-from .base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
-from .records import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 
 MAX_IDEMPOTENCY_RECORDS = 100_000
 FEED_RETENTION = 10_000
@@ -30,14 +30,14 @@ class MemoryStore:
         self,
         history_cap: int = DEFAULT_HISTORY_CAP,
         idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
-        clock=time.time,
+        clock: Clock | None = None,
         queue: MemoryWorkQueue | None = None,
         feed_retention: int = FEED_RETENTION,
     ) -> None:
         self.history_cap = history_cap
         self.idempotency_ttl = idempotency_ttl
-        self.queue = queue or MemoryWorkQueue()
-        self._clock = clock
+        self._clock = clock or SystemClock()
+        self.queue = queue or MemoryWorkQueue(clock=self._clock)
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
@@ -161,7 +161,7 @@ class MemoryStore:
 
     def _live_idempotency(self, key: str) -> IdempotencyRecord | None:
         record = self._idempotency.get(key)
-        if record is None or record.created_at < self._clock() - self.idempotency_ttl:
+        if record is None or record.created_at < self._clock.now() - self.idempotency_ttl:
             return None
         return record
 
@@ -169,7 +169,7 @@ class MemoryStore:
         """Store `record`, dropping expired (and, past the cap, the oldest) ones; lock held."""
         if record is None:
             return
-        horizon = self._clock() - self.idempotency_ttl
+        horizon = self._clock.now() - self.idempotency_ttl
         while self._idempotency and (
             len(self._idempotency) >= MAX_IDEMPOTENCY_RECORDS
             or next(iter(self._idempotency.values())).created_at < horizon

@@ -56,7 +56,7 @@ class TaskContext:
     attempt: int
     input: Mapping[str, Any]
     agent_id: str | None
-    deadline: float | None
+    time_left: float | None  # seconds until the step's timeout, as the handler starts
     services: Any = None
 
 

@@ -59,8 +59,8 @@ def _request(ctx: TaskContext) -> tuple[urllib.request.Request, float]:
         timeout = parse_duration(params["timeout"]) if "timeout" in params else DEFAULT_TIMEOUT
     except ValueError as error:
         raise TaskError("Task.InvalidParameters", str(error)) from None
-    if ctx.deadline is not None:
-        timeout = max(0.001, min(timeout, ctx.deadline - time.time()))
+    if ctx.time_left is not None:
+        timeout = max(0.001, min(timeout, ctx.time_left))
     # Only http(s) reaches here (checked above), so urlopen cannot be steered to file: URLs.
     request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     return request, timeout

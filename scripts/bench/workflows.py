@@ -14,8 +14,9 @@ from opscore.callbacks import default_registry
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.logs import configure_logging
+from opscore.model import Query
 from opscore.queue import MemoryWorkQueue
-from opscore.store import MemoryStore, Query
+from opscore.store import MemoryStore
 from opscore.tasks.builtin import default_tasks
 
 from .engine import bare_rate

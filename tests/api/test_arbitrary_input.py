@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
-from opscore.store import Query
+from opscore.model import Query
 
 from .. import fuzz
 from ..backends import close_store, make_store

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from opscore.cli import main
 from opscore.clock import ManualClock
 from opscore.config import ConfigError, Settings
+from opscore.model import Instance
 from opscore.queue.base import WorkItem
-from opscore.store import Instance
 from opscore.store.factory import open_store
 from opscore.store.migrations import current, head
 from opscore.store.sql import SqlStore, SqlWorkQueue, connect

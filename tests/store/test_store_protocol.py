@@ -12,8 +12,8 @@ from opscore.errors import (
     QueueFull,
     RevisionConflict,
 )
+from opscore.model import IdempotencyRecord, Instance, Query, TransitionRecord
 from opscore.queue.base import WorkItem
-from opscore.store import IdempotencyRecord, Instance, Query, TransitionRecord
 
 from ..backends import close_store, make_store
 

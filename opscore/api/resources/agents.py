@@ -7,8 +7,8 @@ from typing import Any
 from flask import request, url_for
 from flask.views import MethodView
 
+from ...model import Instance, Query
 from ...services.lifecycle import Fired
-from ...store import Instance, Query
 from .. import presenters
 from ..http import core, if_match, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent

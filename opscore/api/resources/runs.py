@@ -7,8 +7,8 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 
+from ...model import Query
 from ...services.lifecycle import Fired
-from ...store import Query
 from .. import presenters
 from ..http import core, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent

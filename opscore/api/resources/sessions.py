@@ -7,8 +7,8 @@ from typing import Any
 from flask import request, url_for
 from flask.views import MethodView
 
+from ...model import Instance
 from ...services.lifecycle import Fired
-from ...store import Instance
 from .. import presenters
 from ..http import core, if_match, json_response, offset_limit
 from ..idempotency import idempotency_for, idempotent

@@ -8,7 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from ...engine.diagram import mermaid
-from ...store import Instance
+from ...model import Instance
 from .. import presenters
 from ..http import core, json_response, page_of, text_response
 from ..idempotency import idempotency_for, idempotent

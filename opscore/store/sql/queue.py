@@ -12,10 +12,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
+from ...clock import Clock
 from ...errors import QueueFull
 from ...queue.base import WorkItem
 from .engine import reading, writing
@@ -37,7 +38,7 @@ class SqlWorkQueue:
         self,
         engine: Engine,
         capacity: int,
-        clock: Callable[[], float],
+        clock: Clock,
         lease: float = DEFAULT_LEASE,
     ) -> None:
         self.engine = engine
@@ -47,8 +48,7 @@ class SqlWorkQueue:
         self.owner = _owner()
         self._closed = False
         self._wakeup = threading.Condition()
-        if hasattr(clock, "on_advance"):
-            clock.on_advance(self.wake)
+        clock.on_advance(self.wake)
 
     def after_fork(self) -> None:
         """A forked process is a new worker: give it its own lease owner id."""
@@ -56,7 +56,7 @@ class SqlWorkQueue:
 
     def admit_in(self, conn: Connection, items: Sequence[WorkItem]) -> None:
         """Within `conn`'s transaction: queue new work, or raise QueueFull."""
-        now = self.clock()
+        now = self.clock.now()
         ready = sum(1 for item in items if item.due <= now)
         if ready:
             if conn.dialect.name == "postgresql":
@@ -112,7 +112,7 @@ class SqlWorkQueue:
         return None
 
     def _claim_one(self) -> WorkItem | None:
-        now = self.clock()
+        now = self.clock.now()
         due = (
             select(work.c.id)
             .where(work.c.due <= now)
@@ -168,7 +168,7 @@ class SqlWorkQueue:
             conn.execute(
                 update(work)
                 .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
-                .values(lease_until=self.clock() + self.lease)
+                .values(lease_until=self.clock.now() + self.lease)
             )
 
     def wake(self) -> None:
@@ -183,7 +183,7 @@ class SqlWorkQueue:
 
     def depth(self) -> int:
         """Due rows nobody holds a lease on."""
-        now = self.clock()
+        now = self.clock.now()
         with reading(self.engine) as conn:
             return conn.execute(
                 select(func.count())

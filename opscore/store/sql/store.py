@@ -8,27 +8,25 @@ idempotency record and queues the follow-up work, or does none of it.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ...clock import Clock, SystemClock
+from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from ...model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ...queue.base import WorkItem
-from ..base import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
-from ..records import IdempotencyRecord, Instance, Page, Query, TransitionRecord, waiting_for
 from .engine import reading, writing
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
 
-INSTANCE_COLUMNS = [c for c in instances.c if c.name != "waiting_for"]
-
 # The statements of every event, built once: SQLAlchemy then skips rebuilding their
 # clauses, which cost more than the database's own work (`make bench`, sqlite profile).
 _THIS_INSTANCE = (instances.c.kind == bindparam("of_kind"), instances.c.id == bindparam("of_id"))
-GET_INSTANCE = select(*INSTANCE_COLUMNS).where(*_THIS_INSTANCE)
+GET_INSTANCE = select(instances).where(*_THIS_INSTANCE)
 UPDATE_INSTANCE = update(instances).where(
     *_THIS_INSTANCE, instances.c.revision == bindparam("expected_revision")
 )
@@ -45,17 +43,17 @@ class SqlStore:
         engine: Engine,
         history_cap: int = DEFAULT_HISTORY_CAP,
         idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         queue_capacity: int = 1000,
     ) -> None:
         self.engine = engine
         self.kind = engine.dialect.name
         self.history_cap = history_cap
         self.idempotency_ttl = idempotency_ttl
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._writes = 0
         self._fed = threading.Condition()
-        self.queue = SqlWorkQueue(engine, queue_capacity, clock)
+        self.queue = SqlWorkQueue(engine, queue_capacity, self._clock)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -121,7 +119,7 @@ class SqlStore:
             total = conn.execute(select(func.count()).select_from(instances).where(*where))
             rows = (
                 conn.execute(
-                    select(*INSTANCE_COLUMNS)
+                    select(instances)
                     .where(*where)
                     .order_by(instances.c.created_at, instances.c.id)
                     .offset(query.offset)
@@ -167,7 +165,7 @@ class SqlStore:
                     "updated_at": instance.updated_at,
                     "metadata": dict(instance.metadata),
                     "context": dict(instance.context),
-                    "waiting_for": waiting_for(instance),
+                    "waiting_for": instance.waiting_for,
                 },
             )
             if changed.rowcount == 0:
@@ -237,7 +235,7 @@ class SqlStore:
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""
-        horizon = self._clock() - self.idempotency_ttl
+        horizon = self._clock.now() - self.idempotency_ttl
         with reading(self.engine) as conn:
             row = (
                 conn.execute(
@@ -298,7 +296,7 @@ class SqlStore:
     def _keep_idempotency(self, conn: Connection, record: IdempotencyRecord | None) -> None:
         if record is None:
             return
-        horizon = self._clock() - self.idempotency_ttl
+        horizon = self._clock.now() - self.idempotency_ttl
         self._writes += 1
         if self._writes % PURGE_EVERY == 0:
             conn.execute(delete(idempotency).where(idempotency.c.created_at < horizon))
@@ -335,7 +333,7 @@ def _row(instance: Instance) -> dict[str, Any]:
         "updated_at": instance.updated_at,
         "name": instance.name,
         "agent_id": instance.agent_id,
-        "waiting_for": waiting_for(instance),
+        "waiting_for": instance.waiting_for,
         "capabilities": list(instance.capabilities),
         "metadata": dict(instance.metadata),
         "context": dict(instance.context),

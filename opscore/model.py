@@ -1,4 +1,5 @@
-"""Plain records the store keeps: instances, transition records, idempotency records, pages."""
+"""The plain records every layer shares: instances, transition records, idempotency records,
+queries and pages. Imports nothing of Ops-Core."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ T = TypeVar("T")
 
 class Instance:
     """One agent, session or run: its pinned machine, current state and attributes.
+
+    `waiting_for` is the agent a run's current step waits on for a report (None otherwise);
+    the run service sets it with the context it commits, and stores index it.
 
     Treat it as immutable: a change makes a new Instance with `evolve`, so readers
     always see a consistent snapshot.
@@ -34,6 +38,7 @@ class Instance:
         "state",
         "updated_at",
         "version",
+        "waiting_for",
     )
 
     def __init__(
@@ -53,6 +58,7 @@ class Instance:
         capabilities: Sequence[str] = (),
         metadata: Mapping[str, Any] = EMPTY,
         context: Mapping[str, Any] = EMPTY,
+        waiting_for: str | None = None,
     ) -> None:
         self.id = id
         self.kind = kind
@@ -68,6 +74,7 @@ class Instance:
         self.capabilities = tuple(capabilities)
         self.metadata = metadata
         self.context = context
+        self.waiting_for = waiting_for
 
     def evolve(self, **changes: Any) -> Instance:
         """A copy with `changes` applied (written out: it is on every event's path)."""
@@ -87,6 +94,7 @@ class Instance:
         new.capabilities = get("capabilities", self.capabilities)
         new.metadata = get("metadata", self.metadata)
         new.context = get("context", self.context)
+        new.waiting_for = get("waiting_for", self.waiting_for)
         return new
 
     @property
@@ -204,16 +212,8 @@ class Query:
             and (self.machine is None or instance.machine == self.machine)
             and (self.agent_id is None or instance.agent_id == self.agent_id)
             and (self.capability is None or self.capability in instance.capabilities)
-            and (self.waiting_for is None or waiting_for(instance) == self.waiting_for)
+            and (self.waiting_for is None or instance.waiting_for == self.waiting_for)
         )
-
-
-def waiting_for(instance: Instance) -> str | None:
-    """The agent a run's current step waits on, if it waits on one."""
-    pending = instance.context.get("pending") if instance.kind == "run" else None
-    if pending and pending.get("status") == "waiting":
-        return pending.get("agent_id")
-    return None
 
 
 @dataclass(frozen=True)
