@@ -1,4 +1,5 @@
-"""`OpsCore` wires definitions, engine, store, queue, services and workers together."""
+"""`OpsCore` wires definitions, engine, store, queue, services and workers together; the
+store `OPSCORE_DATABASE_URL` names is opened (and migrated) here too."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .callbacks import CallbackRegistry, default_registry
-from .clock import SystemClock
-from .config import DEFAULT_WORKERS, Settings
+from .clock import Clock, SystemClock
+from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
-from .queue import MemoryWorkQueue
 from .services.agents import AgentService
 from .services.diagrams import InstanceDiagrams
 from .services.lifecycle import Lifecycle
@@ -21,8 +21,7 @@ from .services.runs import RunService
 from .services.sessions import SessionService
 from .services.validation import DEFAULT_LIMITS, Limits
 from .services.workers import WorkerPool
-from .store import MemoryStore, Store
-from .store.factory import open_store
+from .store import MemoryStore, MemoryWorkQueue, Store
 from .tasks import TaskRegistry
 from .tasks.builtin import default_tasks
 
@@ -42,7 +41,7 @@ class OpsCore:
     ) -> None:
         self.clock = clock or SystemClock()
         self.definitions = definitions
-        self.store = store or MemoryStore(clock=self.clock, queue=MemoryWorkQueue(clock=self.clock))
+        self.store = store or MemoryStore(clock=self.clock)
         self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
         self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
@@ -104,3 +103,52 @@ class OpsCore:
         if self._pool is not None:
             self._pool.stop()
             self._pool = None
+
+
+def open_store(settings: Settings, clock: Clock) -> Store:
+    """The store `settings.database_url` names; a SQL one must be migrated to the newest schema."""
+    if settings.in_memory:
+        queue = MemoryWorkQueue(settings.queue_capacity, clock)
+        return MemoryStore(settings.history_cap, settings.idempotency_ttl, clock, queue)
+    from .store.migrations import current, head
+    from .store.sql import SqlStore
+
+    engine = _connect(settings)
+    at, newest = current(engine), head()
+    if at != newest:
+        engine.dispose()
+        raise ConfigError(
+            f"the database schema is at {at or 'nothing'}, not {newest}: "
+            "run `opscore db upgrade` (make run does)"
+        )
+    return SqlStore(
+        engine, settings.history_cap, settings.idempotency_ttl, clock, settings.queue_capacity
+    )
+
+
+def migrate_store(settings: Settings) -> tuple[str | None, str] | None:
+    """Bring the SQL store's schema to the newest revision: (revision before, after).
+
+    Safe to repeat; None for `memory://`, which has no schema.
+    """
+    if settings.in_memory:
+        return None
+    from .store.migrations import current, head, upgrade
+
+    engine = _connect(settings)
+    try:
+        before = current(engine)
+        upgrade(engine)
+        return before, head()
+    finally:
+        engine.dispose()
+
+
+def _connect(settings: Settings) -> Any:
+    """The SQL engine of `settings.database_url` (ConfigError for a bad URL or driver)."""
+    from .store.sql import connect
+
+    try:
+        return connect(settings.database_url, settings.sqlite_synchronous)
+    except Exception as error:  # a malformed URL or a missing driver
+        raise ConfigError(f"OPSCORE_DATABASE_URL: {error}") from None

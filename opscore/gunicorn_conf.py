@@ -71,8 +71,7 @@ def post_worker_init(worker: Any) -> None:
     """In each gunicorn worker process (after the fork), reconnect and start step workers."""
     app = worker.wsgi
     core = app.extensions["opscore"]
-    if hasattr(core.store, "after_fork"):
-        core.store.after_fork()
+    core.store.after_fork()
     core.start(app.extensions["opscore.settings"].workers)
 
 

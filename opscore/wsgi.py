@@ -13,9 +13,9 @@ from loguru import logger
 from .api import create_app
 from .apikeys import DEV_API_KEY
 from .config import Settings
+from .core import migrate_store
 from .logs import configure_logging
 from .startup import refuse_to_start_on_bad_setup
-from .store.factory import migrate_store
 
 
 def build_app(settings: Settings) -> Flask:

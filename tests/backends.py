@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from opscore.queue import MemoryWorkQueue
-from opscore.store import MemoryStore
+from opscore.store import MemoryStore, MemoryWorkQueue
 from opscore.store.migrations import upgrade
 from opscore.store.sql import SqlStore, connect
 from opscore.store.sql.schema import metadata

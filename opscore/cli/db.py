@@ -8,7 +8,6 @@ import click
 
 from ..config import Settings
 from ..startup import refuse_to_start_on_bad_setup
-from ..store.factory import MEMORY_URL, migrate_store
 
 IN_MEMORY = "OPSCORE_DATABASE_URL is memory://: no schema to migrate"
 
@@ -18,7 +17,7 @@ def _engine() -> Any:
     from ..store.sql import connect
 
     settings = Settings.from_env()
-    if settings.database_url == MEMORY_URL:
+    if settings.in_memory:
         click.echo(IN_MEMORY)
         return None
     return connect(settings.database_url, settings.sqlite_synchronous)
@@ -32,6 +31,8 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Create or migrate the schema to the newest revision (safe to repeat)."""
+    from ..core import migrate_store  # the whole service: imported only when it is needed
+
     with refuse_to_start_on_bad_setup():
         migrated = migrate_store(Settings.from_env())
     if migrated is None:

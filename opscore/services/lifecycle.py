@@ -24,8 +24,8 @@ from ..errors import (
 )
 from ..logs import info_fields
 from ..model import EMPTY, Instance, Page, Query, TransitionRecord
-from ..queue import WorkItem
 from ..store import Store
+from ..store.work import WorkItem
 from .idempotency import IdempotentRequest
 from .locks import StripedLocks
 from .validation import DEFAULT_LIMITS, Limits

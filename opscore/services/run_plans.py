@@ -13,7 +13,7 @@ from typing import Any
 from ..clock import Clock
 from ..errors import EventNotAllowed
 from ..model import Instance
-from ..queue.base import DISPATCH, RESUME, STEP_TIMEOUT, WorkItem
+from ..store.work import WorkItem, WorkKind
 from ..workflows import rundata
 from ..workflows.choice import choose
 from ..workflows.retry import decide
@@ -51,10 +51,14 @@ class RunPlans:
             context = rundata.start_attempt(
                 run.context, now, worker, status="sleeping", result=None
             )
-            work = [item(RESUME, run.id, pending, now + step.wait)]
+            work = [item(WorkKind.RESUME, run.id, pending, now + step.wait)]
             return Plan(None, {}, context, work, note=_note(pending, "sleeping"))
         context = rundata.start_attempt(run.context, now, worker, status="running")
-        timer = [item(STEP_TIMEOUT, run.id, pending, now + step.timeout)] if step.timeout else []
+        timer = (
+            [item(WorkKind.STEP_TIMEOUT, run.id, pending, now + step.timeout)]
+            if step.timeout
+            else []
+        )
         return Plan(None, {}, context, timer, note=_note(pending, "running", worker=worker))
 
     def waiting(
@@ -70,7 +74,7 @@ class RunPlans:
     def sleeping(self, run: Instance, pending: dict, seconds: float, output: Any) -> Plan:
         """The running attempt finishes with `output` after `seconds`."""
         pending = {**pending, "status": "sleeping", "result": output}
-        work = [item(RESUME, run.id, pending, self.clock.now() + seconds)]
+        work = [item(WorkKind.RESUME, run.id, pending, self.clock.now() + seconds)]
         note = _note(pending, "sleeping", seconds=seconds)
         return Plan(None, {}, {**run.context, "pending": pending}, work, note=note)
 
@@ -126,7 +130,9 @@ class RunPlans:
         note = _note(
             pending, "retrying", error=failure["name"], message=failure["message"], retry_in=delay
         )
-        return Plan(None, {}, context, [item(DISPATCH, run.id, again, again["due"])], note=note)
+        return Plan(
+            None, {}, context, [item(WorkKind.DISPATCH, run.id, again, again["due"])], note=note
+        )
 
     def chosen(self, run: Instance, step: Step) -> Plan:
         """A choice step picks the `next` of its first rule that holds, else its default."""

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from loguru import logger
 
 from ..errors import InvalidRequest
-from ..queue.base import DISPATCH, RESUME, RUN_TIMEOUT, STEP_TIMEOUT, WorkItem
+from ..store.work import WorkItem, WorkKind
 from ..tasks import ERROR_NAME, ERROR_NAME_MAX, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from ..workflows import rundata
 from ..workflows.durations import MAX_DURATION
@@ -52,13 +52,13 @@ class StepRunner:
         self, item: WorkItem, worker: str | None = None, watch: HandlerWatch = UNWATCHED
     ) -> None:
         """Do what `item` asks (on `worker`); items the run has moved past change nothing."""
-        if item.kind == DISPATCH:
+        if item.kind == WorkKind.DISPATCH:
             self._dispatch(item, worker, watch)
-        elif item.kind == RESUME:
+        elif item.kind == WorkKind.RESUME:
             self.runs.resume(item)
-        elif item.kind == STEP_TIMEOUT:
+        elif item.kind == WorkKind.STEP_TIMEOUT:
             self.runs.time_out_attempt(item)
-        elif item.kind == RUN_TIMEOUT:
+        elif item.kind == WorkKind.RUN_TIMEOUT:
             self.runs.time_out_run(item.run_id)
 
     def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:

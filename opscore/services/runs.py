@@ -24,7 +24,7 @@ from ..errors import (
     StepNotWaiting,
 )
 from ..model import Instance, Page, Query, TransitionRecord
-from ..queue.base import RUN_TIMEOUT, WorkItem
+from ..store.work import WorkItem, WorkKind
 from ..workflows import rundata
 from ..workflows.retry import TIMEOUT, WORKER_LOST
 from ..workflows.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
@@ -85,7 +85,9 @@ class RunService:
         now = self.lifecycle.clock.now()
         context, first = rundata.initial(run_id, input_data, template.start, now)
         work = [first] + (
-            [WorkItem(RUN_TIMEOUT, run_id, due=now + template.timeout)] if template.timeout else []
+            [WorkItem(WorkKind.RUN_TIMEOUT, run_id, due=now + template.timeout)]
+            if template.timeout
+            else []
         )
         run = self.lifecycle.create(
             KIND,

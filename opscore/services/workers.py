@@ -22,7 +22,7 @@ from loguru import logger
 
 from .. import metrics
 from ..clock import SystemClock
-from ..queue.base import WorkItem, WorkQueue
+from ..store.work import WorkItem, WorkQueue
 from .runner import StepRunner
 
 CLAIM_WAIT = 0.5
@@ -141,7 +141,7 @@ class WorkerPool:
                 max(0.0, self.queue.clock.now() - item.due)
             )
             try:
-                self.runner.process(item, getattr(self.queue, "owner", None), watch)
+                self.runner.process(item, self.queue.owner, watch)
             except Exception:
                 logger.exception(
                     "work item {kind} for run {run_id} failed", kind=item.kind, run_id=item.run_id

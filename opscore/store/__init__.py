@@ -1,6 +1,7 @@
-"""Where instances, their histories and idempotency records live."""
+"""Where instances, their histories, idempotency records and queued work live."""
 
 from .base import Store
-from .memory import MemoryStore
+from .memory import MemoryStore, MemoryWorkQueue
+from .work import WorkItem, WorkKind, WorkQueue
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "MemoryWorkQueue", "Store", "WorkItem", "WorkKind", "WorkQueue"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
-from ..queue.base import WorkItem
+from .work import WorkItem, WorkQueue
 
 
 class Store(Protocol):
@@ -20,9 +20,18 @@ class Store(Protocol):
 
     kind: str
     history_cap: int
+    queue: WorkQueue
 
-    def insert(self, instance: Instance, idempotency: IdempotencyRecord | None = None) -> None:
-        """Add a new instance (AlreadyExists if its id is taken)."""
+    def after_fork(self) -> None:
+        """In a freshly forked process: drop what the parent held (connections, worker id)."""
+
+    def insert(
+        self,
+        instance: Instance,
+        idempotency: IdempotencyRecord | None = None,
+        work: Sequence[WorkItem] = (),
+    ) -> None:
+        """Add a new instance and admit its first work (AlreadyExists, QueueFull: nothing)."""
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..queue.base import DISPATCH, WorkItem
+from ..store.work import WorkItem, WorkKind
 from .template import SUCCEEDED, WorkflowTemplate
 
 MAX_ATTEMPTS_KEPT = 50
@@ -51,7 +51,7 @@ def enter(
     record.update(status="queued", retries=[])
     context = with_step(context, step, record)
     pending = {"step": step, "attempt": attempt, "status": "queued"}
-    return {**context, "pending": pending}, WorkItem(DISPATCH, run_id, step, attempt, now)
+    return {**context, "pending": pending}, WorkItem(WorkKind.DISPATCH, run_id, step, attempt, now)
 
 
 def start_attempt(

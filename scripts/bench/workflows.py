@@ -15,8 +15,7 @@ from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.logs import configure_logging
 from opscore.model import Query
-from opscore.queue import MemoryWorkQueue
-from opscore.store import MemoryStore
+from opscore.store import MemoryStore, MemoryWorkQueue
 from opscore.tasks.builtin import default_tasks
 
 from .engine import bare_rate

@@ -26,8 +26,7 @@ from opscore.api.ui import blp as ui_blueprint
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
-from opscore.queue import MemoryWorkQueue
-from opscore.store import MemoryStore
+from opscore.store import MemoryStore, MemoryWorkQueue
 
 from ..conftest import API_KEY, MACHINES, ROOT
 

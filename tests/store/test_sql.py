@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from opscore.cli import main
 from opscore.clock import ManualClock
 from opscore.config import ConfigError, Settings
+from opscore.core import open_store
 from opscore.model import Instance
-from opscore.queue.base import WorkItem
-from opscore.store.factory import open_store
+from opscore.store import WorkItem
 from opscore.store.migrations import current, head
 from opscore.store.sql import SqlStore, SqlWorkQueue, connect
 from opscore.store.sql.schema import metadata

@@ -13,7 +13,7 @@ from opscore.errors import (
     RevisionConflict,
 )
 from opscore.model import IdempotencyRecord, Instance, Query, TransitionRecord
-from opscore.queue.base import WorkItem
+from opscore.store import WorkItem
 
 from ..backends import close_store, make_store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opscore.queue.base import DISPATCH
+from opscore.store import WorkKind
 
 from .conftest import wait_for
 
@@ -21,7 +21,7 @@ def test_a_step_whose_worker_died_is_retried_per_its_policy(workflow_core, clock
     run = workflow_core.runs.start("resilient")
     queue = workflow_core.store.queue
     taken = queue.claim(0)
-    assert (taken.kind, taken.step) == (DISPATCH, "work")
+    assert (taken.kind, taken.step) == (WorkKind.DISPATCH, "work")
     workflow_core.runs.begin_attempt(taken)  # the worker starts the step, then dies
     clock.advance(queue.lease + 1)
     workflow_core.start(2)

@@ -6,7 +6,7 @@ import pytest
 
 from opscore.clock import ManualClock
 from opscore.errors import QueueFull
-from opscore.queue import MemoryWorkQueue, WorkItem
+from opscore.store import MemoryWorkQueue, WorkItem
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text, u
 
 from ...clock import Clock
 from ...errors import QueueFull
-from ...queue.base import WorkItem
+from ..work import WorkItem, WorkKind
 from .engine import reading, writing
 from .schema import work
 
@@ -145,7 +145,7 @@ class SqlWorkQueue:
         if row is None:
             return None
         return WorkItem(
-            row["kind"],
+            WorkKind(row["kind"]),
             row["run_id"],
             row["step"],
             row["attempt"],

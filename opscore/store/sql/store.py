@@ -18,7 +18,7 @@ from ...clock import Clock, SystemClock
 from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
-from ...queue.base import WorkItem
+from ..work import WorkItem
 from .engine import reading, writing
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions

@@ -11,10 +11,10 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from ..clock import SystemClock
-from ..config import DEFAULT_QUEUE_CAPACITY
-from ..errors import QueueFull
-from .base import WorkItem
+from ...clock import Clock, SystemClock
+from ...config import DEFAULT_QUEUE_CAPACITY
+from ...errors import QueueFull
+from ..work import WorkItem
 
 IDLE_WAIT = 1.0
 
@@ -22,7 +22,7 @@ IDLE_WAIT = 1.0
 class MemoryWorkQueue:
     """Ready items plus claimed ones never exceed `capacity`; due timers go before new work."""
 
-    def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY, clock=None) -> None:
+    def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY, clock: Clock | None = None) -> None:
         self.capacity = capacity
         self.clock = clock or SystemClock()
         self._ready: deque[WorkItem] = deque()

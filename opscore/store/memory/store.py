@@ -8,11 +8,12 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from itertools import islice
 
-from ..clock import Clock, SystemClock
-from ..config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
-from ..errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
-from ..model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
-from ..queue import MemoryWorkQueue, WorkItem
+from ...clock import Clock, SystemClock
+from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
+from ...model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from ..work import WorkItem
+from .queue import MemoryWorkQueue
 
 MAX_IDEMPOTENCY_RECORDS = 100_000
 FEED_RETENTION = 10_000
@@ -46,6 +47,9 @@ class MemoryStore:
         self._following = 0  # threads waiting in wait_for_feed; commits wake them
         self._gids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def after_fork(self) -> None:
+        """Memory is never shared across a fork (one process serves it): nothing to drop."""
 
     def insert(
         self,

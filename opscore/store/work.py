@@ -1,24 +1,34 @@
-"""Work items and the queue protocol that the memory and SQL queues implement."""
+"""Work items and the queue protocol that the memory and SQL queues implement.
+
+The queue lives with the store because follow-up work is queued in the same atomic
+commit as the change that caused it.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
-DISPATCH = "dispatch"  # run a step attempt (also used for retries, due later)
-RESUME = "resume"  # a sleeping step's delay is over
-STEP_TIMEOUT = "step_timeout"  # a step attempt ran out of time
-RUN_TIMEOUT = "run_timeout"  # the whole run ran out of time
-KINDS = (DISPATCH, RESUME, STEP_TIMEOUT, RUN_TIMEOUT)
+from ..clock import Clock
+
+
+class WorkKind(StrEnum):
+    """What a work item asks a worker to do for its run."""
+
+    DISPATCH = "dispatch"  # run a step attempt (also used for retries, due later)
+    RESUME = "resume"  # a sleeping step's delay is over
+    STEP_TIMEOUT = "step_timeout"  # a step attempt ran out of time
+    RUN_TIMEOUT = "run_timeout"  # the whole run ran out of time
 
 
 @dataclass(frozen=True)
 class WorkItem:
     """One unit of work for a run; stale items (the run moved on) are dropped by the runner."""
 
-    kind: str
+    kind: WorkKind
     run_id: str
     step: str = ""
     attempt: int = 0
@@ -32,10 +42,13 @@ class WorkQueue(Protocol):
     """Ready work is bounded by `capacity` (queued plus being worked on); timers are not.
 
     `admit` refuses new work when the bound is reached (QueueFull); `offer` never
-    refuses: work past the bound waits, due, until a slot frees.
+    refuses: work past the bound waits, due, until a slot frees. `owner` names this
+    process's claims (a worker id), `clock` is the time due dates are read on.
     """
 
     capacity: int
+    owner: str
+    clock: Clock
 
     def admit(self, items: Iterable[WorkItem]) -> None: ...
 
@@ -52,3 +65,5 @@ class WorkQueue(Protocol):
     def close(self) -> None: ...
 
     def depth(self) -> int: ...
+
+    def next_due(self) -> float | None: ...
