@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ..definitions.workflow.template import TERMINAL_STATES
 from ..model import Instance, TransitionRecord
-from ..workflows.template import TERMINAL_STATES
 
 
 def timestamp(epoch: float) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..config import MAX_JSON_BYTES
-from ..definitions.schemas import NAME_MAX, NAME_PATTERN
+from ..definitions.fields import NAME_MAX, NAME_PATTERN
 from ..services.validation import (
     CAPABILITY_MAX,
     CAPABILITY_PATTERN,

@@ -4,7 +4,7 @@ from .loader import LoadResult, definition_files, load_file, load_text
 from .model import MachineDefinition, StateSpec, TransitionSpec
 from .problems import DefinitionError, Problem
 from .registry import DefinitionRegistry
-from .workflow import load_workflow  # registers `kind: workflow` with the loader
+from .workflow.compile import load_workflow  # registers `kind: workflow` with the loader
 
 __all__ = [
     "DefinitionError",

@@ -10,10 +10,11 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from .checks import CallbackNames, check_machine, expand_sources
+from .fields import flatten_errors
+from .machine.checks import CallbackNames, check_machine, expand_sources
+from .machine.schema import MACHINE_KINDS, MachineSchema
 from .model import MachineDefinition, StateSpec, TransitionSpec, content_hash
 from .problems import DefinitionError, Problem, errors_only
-from .schemas import MACHINE_KINDS, MachineSchema, flatten_errors
 from .yamlsafe import Document, parse_document, read_definition_text
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MachineNotFound
-from .checks import CallbackNames
 from .loader import definition_files, load_file
+from .machine.checks import CallbackNames
 from .model import MachineDefinition
 from .problems import DefinitionError, Problem, errors_only
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import metrics
-from ..workflows.template import TERMINAL_STATES
+from ..definitions.workflow.template import TERMINAL_STATES
 from .lifecycle import Fired
 
 

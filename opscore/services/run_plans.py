@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..clock import Clock
+from ..definitions.workflow.choice import choose
+from ..definitions.workflow.retry import decide
+from ..definitions.workflow.template import FAILED, Step, WorkflowTemplate
 from ..errors import EventNotAllowed
 from ..model import Instance
 from ..store.work import WorkItem, WorkKind
-from ..workflows import rundata
-from ..workflows.choice import choose
-from ..workflows.retry import decide
-from ..workflows.template import FAILED, Step, WorkflowTemplate
+from . import rundata
 from .lifecycle import Plan
 
 IN_PROGRESS = ("running", "waiting", "sleeping")

@@ -14,13 +14,13 @@ from typing import Any, Protocol
 
 from loguru import logger
 
+from ..definitions.workflow.durations import MAX_DURATION
+from ..definitions.workflow.refs import PathError, resolve
+from ..definitions.workflow.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
 from ..errors import InvalidRequest
 from ..store.work import WorkItem, WorkKind
 from ..tasks import ERROR_NAME, ERROR_NAME_MAX, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
-from ..workflows import rundata
-from ..workflows.durations import MAX_DURATION
-from ..workflows.paths import PathError, resolve
-from ..workflows.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
+from . import rundata
 from .runs import RunService
 from .validation import MESSAGE_MAX, check_id, check_json, check_json_object
 

@@ -15,6 +15,8 @@ from typing import Any
 from jsonschema import validators
 from loguru import logger
 
+from ..definitions.workflow.retry import TIMEOUT, WORKER_LOST
+from ..definitions.workflow.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
 from ..errors import (
     AgentEnded,
     EventNotAllowed,
@@ -25,9 +27,7 @@ from ..errors import (
 )
 from ..model import Instance, Page, Query, TransitionRecord
 from ..store.work import WorkItem, WorkKind
-from ..workflows import rundata
-from ..workflows.retry import TIMEOUT, WORKER_LOST
-from ..workflows.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
+from . import rundata
 from .agents import AgentService
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle, Plan, new_id

@@ -6,8 +6,8 @@ from typing import Any
 
 from loguru import logger
 
+from ..definitions.workflow.durations import parse_duration
 from ..errors import OpsCoreError
-from ..workflows.durations import parse_duration
 from . import Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from .http import http_task
 

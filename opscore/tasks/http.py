@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from ..workflows.durations import parse_duration
+from ..definitions.workflow.durations import parse_duration
 from . import TaskContext, TaskError
 
 DEFAULT_TIMEOUT = 10.0

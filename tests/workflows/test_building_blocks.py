@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from opscore.workflows.choice import choose, condition_problems, holds
-from opscore.workflows.durations import parse_duration
-from opscore.workflows.paths import PathError, references, resolve
-from opscore.workflows.retry import Catcher, Retrier, decide
+from opscore.definitions.workflow.choice import choose, condition_problems, holds
+from opscore.definitions.workflow.durations import parse_duration
+from opscore.definitions.workflow.refs import PathError, references, resolve
+from opscore.definitions.workflow.retry import Catcher, Retrier, decide
 
 DATA = {
     "input": {"url": "http://x", "n": 3, "tags": ["a"]},

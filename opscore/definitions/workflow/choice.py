@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .paths import PathError, lookup
+from .refs import PathError, lookup
 
 _MISSING = object()
 COMBINATORS = ("all", "any", "not")

@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..workflows.choice import condition_problems
-from ..workflows.durations import parse_duration
-from .schemas import TEXT_MAX, Name, StrictSchema, name_validators
+from ..fields import TEXT_MAX, Name, StrictSchema, name_validators
+from .choice import condition_problems
+from .durations import parse_duration
 
 STEP_KINDS = ("task", "choice", "wait")
 MAX_STEPS = 200

@@ -6,8 +6,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .problems import Problem
-from .yamlsafe import Document
+from ..problems import Problem
+from ..yamlsafe import Document
 
 RESERVED_TRIGGERS = frozenset({"trigger", "state", "machine", "model"})
 RESERVED_TRIGGER_PREFIXES = ("is_", "may_", "to_", "on_enter_", "on_exit_")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..definitions.workflow.template import SUCCEEDED, WorkflowTemplate
 from ..store.work import WorkItem, WorkKind
-from .template import SUCCEEDED, WorkflowTemplate
 
 MAX_ATTEMPTS_KEPT = 50
 Context = dict[str, Any]

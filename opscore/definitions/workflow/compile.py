@@ -1,0 +1,119 @@
+"""`kind: workflow`: validate a template, check it, and compile it to a run machine.
+
+A run's machine has one state per step plus `succeeded`, `failed` and `cancelled`. Its
+events: `succeed` (a task or wait step finished), `choose_<dest>` (a choice),
+`catch_<dest>` (a catcher), `fail`, `cancel`, and `redrive_<step>` (out of `failed`).
+"""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError
+
+from ..fields import flatten_errors
+from ..loader import build_machine, register_kind
+from ..machine.checks import CallbackNames
+from ..problems import Problem, errors_only
+from ..yamlsafe import Document
+from .checks import check_workflow
+from .schema import StepSchema, WorkflowSchema
+from .template import CANCELLED, FAILED, SUCCEEDED, build_template
+
+
+def load_workflow(doc: Document, callbacks: CallbackNames, options: dict) -> tuple:
+    """Validate a workflow document and build its definition (with its template)."""
+    problems: list[Problem] = []
+    try:
+        data = WorkflowSchema().load(doc.data)
+    except ValidationError as error:
+        problems += [doc.problem(p, m) for p, m in flatten_errors(error.messages)]
+        data = None
+    steps = _load_steps(doc, problems)
+    if data is None or steps is None:
+        return None, problems
+    spec = {**data, "steps": steps}
+    problems += check_workflow(doc, spec, options.get("task_types"))
+    if errors_only(problems):
+        return None, problems
+    return build_machine(run_machine(spec), doc, spec=spec, workflow=build_template(spec)), problems
+
+
+def _load_steps(doc: Document, problems: list[Problem]) -> dict[str, dict] | None:
+    raw = doc.data.get("steps")
+    if not isinstance(raw, dict):
+        return None
+    steps, failed = {}, False
+    for name, step in raw.items():
+        try:
+            loaded = StepSchema().load(step)
+        except ValidationError as error:
+            problems += [
+                doc.problem(("steps", name, *p), m) for p, m in flatten_errors(error.messages)
+            ]
+            failed = True
+            continue
+        kind = next(k for k in ("task", "choice", "wait") if k in loaded)
+        steps[name] = {**loaded, "kind": kind}
+    return None if failed else steps
+
+
+def run_machine(spec: dict) -> dict:
+    """The machine (as validated machine data) that runs of this template move through."""
+    steps = spec["steps"]
+    states = [
+        _state(name, step.get("description", ""), [step["kind"]]) for name, step in steps.items()
+    ]
+    states += [
+        _state(SUCCEEDED, "The run finished.", [], final=True),
+        _state(FAILED, "The run failed; it can be redriven.", []),
+        _state(CANCELLED, "The run was cancelled.", [], final=True),
+    ]
+    transitions = []
+    for name, step in steps.items():
+        if step["kind"] in ("task", "wait"):
+            transitions.append(_transition("succeed", [name], step["next"]))
+        for target in dict.fromkeys(
+            [r["next"] for r in step.get("choice", ())] + [step.get("default")]
+        ):
+            if target:
+                transitions.append(_transition(f"choose_{target}", [name], target))
+        for target in dict.fromkeys(c["next"] for c in step.get("catch", ())):
+            transitions.append(_transition(f"catch_{target}", [name], target))
+    transitions.append(_transition("fail", list(steps), FAILED))
+    transitions.append(_transition("cancel", list(steps), CANCELLED))
+    transitions += [_transition(f"redrive_{name}", [FAILED], name) for name in steps]
+    return {
+        "kind": "workflow",
+        "name": spec["name"],
+        "version": spec["version"],
+        "description": spec["description"],
+        "initial": spec["start"],
+        "states": states,
+        "transitions": transitions,
+    }
+
+
+def _state(name: str, description: str, tags: list[str], final: bool = False) -> dict:
+    return {
+        "name": name,
+        "description": description,
+        "tags": tags,
+        "final": final,
+        "on_enter": [],
+        "on_exit": [],
+    }
+
+
+def _transition(trigger: str, source: list[str], dest: str) -> dict:
+    return {
+        "trigger": trigger,
+        "source": source,
+        "dest": dest,
+        "conditions": [],
+        "unless": [],
+        "before": [],
+        "after": [],
+        "description": "",
+    }
+
+
+register_kind("workflow", load_workflow)

@@ -1,1 +1,0 @@
-"""Workflow templates as data: durations, references, choice rules, retry policies."""
