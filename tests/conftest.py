@@ -1,10 +1,10 @@
-"""Shared fixtures: definitions from `machines/`, a fresh callback registry, an in-memory core."""
+"""Shared fixtures: definitions from `machines/`, a fresh callback registry, a core on every
+backend; the plugins in tests/support add the service and workflow fixtures."""
 
 from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +14,10 @@ from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.logs import configure_logging
 
-from .backends import BACKENDS, close_store, database_url, make_store
+from .support.backends import BACKENDS, close_store, database_url, make_store
+from .support.constants import API_KEY, MACHINES
 
-ROOT = Path(__file__).resolve().parent.parent
-MACHINES = ROOT / "machines"
-TEST_MACHINES = Path(__file__).resolve().parent / "machines"
+pytest_plugins = ("tests.support.service", "tests.support.workflows")
 
 
 @pytest.fixture
@@ -62,10 +61,6 @@ def json_logs():
     configure_logging("DEBUG", "json", stream=buffer)
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     configure_logging("WARNING", "text", stream=io.StringIO())
-
-
-API_KEY = "test-key"
-AUTH = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture

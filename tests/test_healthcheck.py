@@ -12,8 +12,7 @@ import pytest
 
 from opscore.config import Settings
 from opscore.healthcheck import check, health_url
-
-from .helpers import free_port
+from tests.support.servers import free_port
 
 
 @pytest.mark.parametrize(

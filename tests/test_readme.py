@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from .conftest import ROOT
+from tests.support.constants import ROOT
 
 
 def test_readme_python_example_runs_and_prints_what_it_promises():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import ROOT
+from tests.support.constants import ROOT
 
 TESTS = ROOT / "tests"
 PAGE = (ROOT / "docs" / "security.md").read_text()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEST_MACHINES
-from .helpers import ROOT, free_port, running_server
-from .workflows.conftest import wait_for
+from tests.support.constants import ROOT, TEST_MACHINES
+from tests.support.polling import poll_until
+from tests.support.servers import free_port, running_server
 
 OPSCORE = str(Path(sys.executable).parent / "opscore")
 
@@ -144,7 +144,7 @@ def test_served_workers_run_a_workflow_to_completion(tmp_path):
             run = _call(url, "GET", f"/v1/runs/{started['id']}")
             return run if run["status"] != "running" else None
 
-        assert wait_for(finished)["output"] == {"hello": "ops"}
+        assert poll_until(finished)["output"] == {"hello": "ops"}
 
 
 def _call(url: str, method: str, path: str, body: dict | None = None) -> dict:

@@ -7,7 +7,7 @@ import json
 import marshmallow as ma
 import pytest
 
-from ..conftest import AUTH
+from tests.support.constants import AUTH
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.model import Query
-
-from .. import fuzz
-from ..backends import close_store, make_store
-from ..conftest import API_KEY, AUTH
+from tests.support import fuzz
+from tests.support.backends import close_store, make_store
+from tests.support.constants import API_KEY, AUTH
 
 KINDS = ("agent", "session", "run")
 

@@ -10,8 +10,7 @@ from opscore.api import create_app
 from opscore.apikeys import DEV_API_KEY, KeyRing, digest
 from opscore.config import ConfigError, Settings
 from opscore.logs import configure_logging
-
-from ..conftest import API_KEY, AUTH
+from tests.support.constants import API_KEY, AUTH
 
 PROTECTED = [
     ("get", "/v1/agents"),

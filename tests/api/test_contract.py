@@ -7,8 +7,7 @@ import re
 import pytest
 
 from opscore.api import create_app
-
-from ..conftest import API_KEY, AUTH
+from tests.support.constants import API_KEY, AUTH
 
 
 def test_every_error_has_code_status_and_message(client):

@@ -11,8 +11,7 @@ from opscore.api import create_app
 from opscore.core import OpsCore
 from opscore.services.stream import StreamLimits
 from opscore.store import MemoryStore
-
-from ..conftest import API_KEY, AUTH
+from tests.support.constants import API_KEY, AUTH
 
 READ_DEADLINE = 10.0
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ..conftest import AUTH
+from tests.support.constants import AUTH
 
 
 def post(client, path, body, key, api_key=None):

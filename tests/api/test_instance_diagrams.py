@@ -6,8 +6,7 @@ import pytest
 
 from opscore.definitions import load_text
 from opscore.services.diagrams import run_path
-
-from ..conftest import AUTH, MACHINES
+from tests.support.constants import AUTH, MACHINES
 
 
 def drain(core) -> None:

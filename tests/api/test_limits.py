@@ -11,9 +11,8 @@ from opscore.clock import SystemClock
 from opscore.core import OpsCore
 from opscore.services.validation import Limits
 from opscore.store import MemoryStore
-
-from ..backends import close_store, make_store
-from ..conftest import API_KEY, AUTH
+from tests.support.backends import close_store, make_store
+from tests.support.constants import API_KEY, AUTH
 
 
 def nested(depth: int) -> dict:

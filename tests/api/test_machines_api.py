@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opscore.definitions import load_text
-
-from ..conftest import AUTH, MACHINES, TEST_MACHINES
+from tests.support.constants import AUTH, MACHINES, TEST_MACHINES
 
 
 def test_list_machines_shows_the_latest_version_of_each(client):

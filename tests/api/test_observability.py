@@ -9,8 +9,7 @@ import re
 import pytest
 
 from opscore.logs import configure_logging
-
-from ..conftest import AUTH
+from tests.support.constants import AUTH
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from opscore.api.security import FailureBrake
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.store import MemoryStore
-
-from ..conftest import API_KEY, MACHINES, TEST_MACHINES
+from tests.support.constants import API_KEY, MACHINES, TEST_MACHINES
 
 EXAMPLES = int(os.environ.get("OPSCORE_SCHEMATHESIS_EXAMPLES", "25"))
 SCENARIOS = int(os.environ.get("OPSCORE_SCHEMATHESIS_SCENARIOS", str(EXAMPLES)))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ..conftest import AUTH
+from tests.support.constants import AUTH
 
 
 @pytest.fixture

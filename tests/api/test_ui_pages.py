@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from opscore.api import ui
-
-from ..conftest import AUTH
+from tests.support.constants import AUTH
 
 PAGES = ["/ui", "/ui/runs/some-run"]
 STATIC = Path(ui.blp.static_folder)

@@ -27,11 +27,9 @@ from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.store import MemoryStore, MemoryWorkQueue
-
-from ..conftest import API_KEY, MACHINES, ROOT
+from tests.support.constants import API_KEY, BROWSER_WAIT_SECONDS, MACHINES, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
-WAIT_SECONDS = 20
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -73,7 +71,7 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     # Both paths given: Selenium Manager (which would download drivers) is never run.
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(chromedriver))
-    driver.set_script_timeout(WAIT_SECONDS)
+    driver.set_script_timeout(BROWSER_WAIT_SECONDS)
     yield driver
     driver.quit()
 

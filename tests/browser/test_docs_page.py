@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import WAIT_SECONDS
+from tests.support.constants import BROWSER_WAIT_SECONDS
 
 
 def test_swagger_ui_renders_the_operations_with_local_assets_under_its_policy(browser, live_server):
@@ -11,7 +11,7 @@ def test_swagger_ui_renders_the_operations_with_local_assets_under_its_policy(br
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{live_server.url}/docs")
-    WebDriverWait(browser, WAIT_SECONDS).until(
+    WebDriverWait(browser, BROWSER_WAIT_SECONDS).until(
         shown.presence_of_element_located((By.CSS_SELECTOR, ".opblock-summary-path")),
         "Swagger UI showed no operation",
     )

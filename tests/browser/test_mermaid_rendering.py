@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ..conftest import MACHINES
-from ..workflows.conftest import wait_for
+from tests.support.constants import MACHINES
+from tests.support.polling import poll_until
 
 SHIPPED = sorted(MACHINES.glob("*.yaml")) + sorted((MACHINES / "workflows").glob("*.yaml"))
 
@@ -91,10 +91,10 @@ def test_failed_run_diagram_renders_with_its_failed_step_and_state_highlighted(r
         {"input": {"document": "Q3 plan"}, "agent_id": "reviewer-1"},
     )
     assert status == 202
-    wait_for(lambda: live_server.call("GET", "/v1/agents/reviewer-1/tasks")[1], what="task")
+    poll_until(lambda: live_server.call("GET", "/v1/agents/reviewer-1/tasks")[1], what="task")
     failure = {"error": "Review.Refused", "message": "not my field"}
     live_server.call("POST", f"/v1/runs/{run['id']}/steps/review/fail", failure)
-    wait_for(
+    poll_until(
         lambda: live_server.call("GET", f"/v1/runs/{run['id']}")[1]["state"] == "failed",
         what="the run to fail",
     )

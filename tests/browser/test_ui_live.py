@@ -9,9 +9,8 @@ import threading
 import pytest
 from flask import Blueprint, Response
 
-from ..conftest import API_KEY
-from ..workflows.conftest import wait_for
-from .conftest import WAIT_SECONDS
+from tests.support.constants import API_KEY, BROWSER_WAIT_SECONDS
+from tests.support.polling import poll_until
 
 
 @pytest.fixture
@@ -26,12 +25,12 @@ def page(browser, live_server):
             browser.get(live_server.url + path)
 
         def find(self, css: str):
-            return WebDriverWait(browser, WAIT_SECONDS).until(
+            return WebDriverWait(browser, BROWSER_WAIT_SECONDS).until(
                 shown.visibility_of_element_located((By.CSS_SELECTOR, css)), f"no {css}"
             )
 
         def wait_for_text(self, css: str, text: str) -> None:
-            WebDriverWait(browser, WAIT_SECONDS).until(
+            WebDriverWait(browser, BROWSER_WAIT_SECONDS).until(
                 shown.text_to_be_present_in_element((By.CSS_SELECTOR, css), text),
                 f"{css} never showed {text!r}",
             )
@@ -53,7 +52,7 @@ def waiting_run(live_server):
         {"input": {"document": "Q3 plan"}, "agent_id": "reviewer-1"},
     )
     assert status == 202
-    wait_for(lambda: live_server.call("GET", "/v1/agents/reviewer-1/tasks")[1], what="the task")
+    poll_until(lambda: live_server.call("GET", "/v1/agents/reviewer-1/tasks")[1], what="the task")
     return run
 
 
@@ -154,7 +153,7 @@ def test_run_page_follows_the_event_stream_when_the_service_has_one(
     page.wait_for_text('#steps tr[data-step="review"] .step-status', "waiting")
     # The first load and the catch-up when the stream opened; from here on, only an
     # event can make the page read the run again.
-    wait_for(lambda: live_server.answered[f"/v1/runs/{run_id}"] >= 2, what="the catch-up")
+    poll_until(lambda: live_server.answered[f"/v1/runs/{run_id}"] >= 2, what="the catch-up")
     browser.execute_script("window.opscoreSamePage = true")
 
     status, answer = live_server.call(

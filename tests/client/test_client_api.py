@@ -14,8 +14,7 @@ from opscore.client import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-
-from ..conftest import MACHINES
+from tests.support.constants import MACHINES
 
 
 @pytest.fixture

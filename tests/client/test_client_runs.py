@@ -5,24 +5,9 @@ from __future__ import annotations
 import pytest
 
 from opscore.client import Conflict, EventNotAllowed, NotFound, OpsCoreClient, ValidationFailed
-
-from ..conftest import API_KEY
-from .conftest import poll_until
-
-
-class FakeTime:
-    """A monotonic clock that only moves when something sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
+from tests.support.constants import API_KEY
+from tests.support.fake_time import FakeTime
+from tests.support.polling import poll_until
 
 
 @pytest.fixture

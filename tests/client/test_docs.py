@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 from opscore.cli.remote import ExitCode
-
-from ..conftest import API_KEY, ROOT
-from .sse_server import Reply, transition
+from tests.support.constants import API_KEY, ROOT
+from tests.support.sse_server import Reply, transition
 
 CLIENT_DOC = ROOT / "docs" / "client.md"
 VOLATILE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|[0-9a-f]{32})")

@@ -14,9 +14,8 @@ from opscore.client import (
     TransportError,
 )
 from opscore.client.transport import IDEMPOTENCY_HEADER
-
-from ..conftest import API_KEY
-from .conftest import Fault
+from tests.support.constants import API_KEY
+from tests.support.service import Fault
 
 
 def keys_of(requests):

@@ -16,12 +16,8 @@ from opscore.client import (
     TransportError,
     Unauthorized,
 )
-
-from ..conftest import API_KEY
-from .sse_server import Reply, transition
-
-GAP = b'event: gap\ndata: {"requested": 2, "oldest": 10}\n\n'
-DROPPED = b'event: dropped\ndata: {"reason": "slow client"}\n\n'
+from tests.support.constants import API_KEY
+from tests.support.sse_server import DROPPED, GAP, Reply, transition
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import ROOT
+from tests.support.constants import ROOT
+
 from .dockerfile import Stage, copy_build_context, read_dockerfile
 
 PIP_TIMEOUT = 600

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from ..backends import database_url, reset_postgres
-from ..helpers import ROOT
+from tests.support.backends import database_url, reset_postgres
+from tests.support.constants import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]

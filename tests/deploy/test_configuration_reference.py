@@ -7,8 +7,8 @@ from dataclasses import MISSING, fields
 import pytest
 
 from opscore.config import Settings
+from tests.support.constants import ROOT
 
-from ..helpers import ROOT
 from .dockerfile import read_dockerfile
 
 # Read by the client and the CLI (opscore.client), not by the service's Settings.

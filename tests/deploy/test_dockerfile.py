@@ -10,8 +10,8 @@ import pytest
 
 from opscore.config import Settings
 from opscore.serve import GUNICORN_CONFIG, WSGI_APP
+from tests.support.constants import ROOT
 
-from ..helpers import ROOT
 from .dockerfile import Stage, ignore_patterns, is_ignored, read_dockerfile
 
 STAGES = read_dockerfile(ROOT / "Dockerfile")

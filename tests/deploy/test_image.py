@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import ROOT, free_port, wait_until_healthy
+from tests.support.constants import ROOT
+from tests.support.servers import free_port, wait_until_healthy
 
 KEY = "image-test-key"
 
@@ -45,7 +46,7 @@ def served(container):
     try:
         try:
             wait_until_healthy(f"http://127.0.0.1:{port}", process)
-        except (RuntimeError, TimeoutError) as error:
+        except (RuntimeError, AssertionError) as error:
             raise AssertionError(f"{error}:\n{(logs / 'stderr').read_text()}") from None
         yield env, logs
     finally:

@@ -16,8 +16,7 @@ from opscore.store import WorkItem
 from opscore.store.migrations import current, head
 from opscore.store.sql import SqlStore, SqlWorkQueue, connect
 from opscore.store.sql.schema import metadata
-
-from ..backends import close_store, database_url, make_store
+from tests.support.backends import close_store, database_url, make_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

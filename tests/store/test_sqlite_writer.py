@@ -13,9 +13,8 @@ from opscore.core import OpsCore
 from opscore.errors import StoreBusy
 from opscore.store.sql import engine as sql_engine
 from opscore.store.sql.writer import WriterLock
-
-from ..backends import close_store, make_store
-from ..conftest import API_KEY, AUTH
+from tests.support.backends import close_store, make_store
+from tests.support.constants import API_KEY, AUTH
 
 SHORT = 0.02  # how long a refused writer waits before giving up
 

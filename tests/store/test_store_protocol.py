@@ -14,8 +14,7 @@ from opscore.errors import (
 )
 from opscore.model import IdempotencyRecord, Instance, Query, TransitionRecord
 from opscore.store import WorkItem
-
-from ..backends import close_store, make_store
+from tests.support.backends import close_store, make_store
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pytest
 from opscore.definitions import DefinitionRegistry, load_text
 from opscore.definitions.problems import DefinitionError
 from opscore.errors import MachineNotFound
-
-from .conftest import MACHINES
+from tests.support.constants import MACHINES
 
 AGENT_V2 = (
     (MACHINES / "agent.yaml")

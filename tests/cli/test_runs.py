@@ -9,9 +9,8 @@ import pytest
 
 from opscore.cli import remote
 from opscore.client import OpsCoreClient
-
-from .conftest import poll_until
-from .test_client_runs import FakeTime
+from tests.support.fake_time import FakeTime
+from tests.support.polling import poll_until
 
 FAILING_INPUT = '{"url": "ftp://example.com/report.json"}'  # refused by the http task
 

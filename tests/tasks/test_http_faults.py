@@ -17,8 +17,7 @@ import pytest
 from opscore.definitions import load_text
 from opscore.tasks import TaskContext, TaskError
 from opscore.tasks.http import http_task
-
-from .conftest import wait_for
+from tests.support.polling import poll_until
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -204,7 +203,7 @@ def test_a_faulty_server_fails_the_attempt_with_its_error_recorded_and_the_step_
         pending = found.context.get("pending") or {}
         return found if pending.get("status") == "retrying" else None
 
-    waiting = wait_for(retrying, what="the retry")
+    waiting = poll_until(retrying, what="the retry")
     [attempt] = waiting.context["steps"]["fetch"]["attempts"]
     assert (attempt["outcome"], attempt["error"]["name"], attempt["retry_in"]) == (
         "failed",
@@ -212,7 +211,7 @@ def test_a_faulty_server_fails_the_attempt_with_its_error_recorded_and_the_step_
         10.0,
     )
     clock.advance(10)
-    failed = wait_for(lambda: workflow_core.runs.get(run.id).state == "failed" or None)
+    failed = poll_until(lambda: workflow_core.runs.get(run.id).state == "failed" or None)
     assert failed
     second = workflow_core.runs.get(run.id).context["steps"]["fetch"]["attempts"][1]
     assert second["error"]["name"] == error

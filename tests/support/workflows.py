@@ -1,11 +1,11 @@
-"""Fixtures for workflow runs: a manual clock, counted tasks, workers, and a flaky server."""
+"""Fixtures (a pytest plugin) for workflow runs: a manual clock, counted tasks, a core with
+workers on every backend, one-step workflows, and a flaky HTTP server."""
 
 from __future__ import annotations
 
 import json
 import random
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,19 +17,8 @@ from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry, load_text
 from opscore.tasks.builtin import builtin_tasks
 
-from ..backends import close_store, make_store
-from ..conftest import API_KEY, MACHINES, TEST_MACHINES
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.002)
-    raise AssertionError(f"timed out waiting for {what}")
+from .backends import close_store, make_store
+from .constants import API_KEY, MACHINES, TEST_MACHINES
 
 
 def finished(core, run_id):
@@ -107,7 +96,8 @@ def workflow_core(callbacks, tasks, clock, capacity, backend):
 
 
 @pytest.fixture
-def app(workflow_core):
+def workflow_app(workflow_core):
+    """The Flask app over `workflow_core`, accepting the key in AUTH (suites alias it `app`)."""
     return create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=workflow_core)
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from opscore.tasks import TaskContext, TaskError, TaskRegistry, TaskType
 from opscore.tasks.http import http_task
-
-from .conftest import finished, wait_for
+from tests.support.polling import poll_until
+from tests.support.workflows import finished
 
 
 def test_a_raising_handler_fails_only_its_step_and_the_workers_go_on(
@@ -21,13 +21,13 @@ def test_a_raising_handler_fails_only_its_step_and_the_workers_go_on(
     add_workflow("explodes", "explode")
     bad = workflow_core.runs.start("explodes")
     good = workflow_core.runs.start("three_noops")
-    failed = wait_for(lambda: finished(workflow_core, bad.id))
+    failed = poll_until(lambda: finished(workflow_core, bad.id))
     assert failed.context["error"] == {
         "name": "States.TaskFailed",
         "message": "ZeroDivisionError: division by zero",
         "step": "only",
     }
-    assert wait_for(lambda: finished(workflow_core, good.id)).state == "succeeded"
+    assert poll_until(lambda: finished(workflow_core, good.id)).state == "succeeded"
 
 
 def test_a_handler_returning_garbage_fails_its_step_with_invalid_output(
@@ -36,7 +36,7 @@ def test_a_handler_returning_garbage_fails_its_step_with_invalid_output(
     tasks.task("garbage")(lambda ctx: {"when": object()})
     add_workflow("garbage_out", "garbage")
     run = workflow_core.runs.start("garbage_out")
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "States.InvalidOutput"
 
 
@@ -46,7 +46,7 @@ def test_a_task_output_over_64_kib_fails_its_step_naming_the_limit(
     tasks.task("verbose")(lambda ctx: {"text": "x" * 70_000})
     add_workflow("too_much", "verbose")
     run = workflow_core.runs.start("too_much")
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"] == {
         "name": "States.InvalidOutput",
         "message": "the task's output is 70011 bytes; the limit is 65536 (OPSCORE_MAX_JSON_BYTES)",
@@ -61,7 +61,7 @@ def test_named_task_errors_reach_the_run(workflow_core, tasks, add_workflow):
     tasks.task("refuse")(refuse)
     add_workflow("refused", "refuse")
     run = workflow_core.runs.start("refused")
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "Billing.QuotaExceeded"
 
 
@@ -69,7 +69,7 @@ def test_agent_event_task_fires_on_the_runs_agent(workflow_core, add_workflow):
     agent = workflow_core.agents.register(agent_id="worker")
     add_workflow("poke", "agent_event", "{event: activate, data: {why: poke}}")
     run = workflow_core.runs.start("poke", agent_id=agent.id)
-    done = wait_for(lambda: finished(workflow_core, run.id))
+    done = poll_until(lambda: finished(workflow_core, run.id))
     assert done.context["output"] == {"agent_id": "worker", "state": "active", "seq": 1}
     assert workflow_core.agents.history("worker").items[0].data == {"why": "poke"}
 
@@ -78,14 +78,14 @@ def test_agent_event_task_refused_by_the_agent_fails_the_step(workflow_core, add
     workflow_core.agents.register(agent_id="worker")
     add_workflow("bad_poke", "agent_event", "{event: complete}")
     run = workflow_core.runs.start("bad_poke", agent_id="worker")
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "Agent.EventNotAllowed"
 
 
 def test_parameter_reference_to_nothing_fails_with_path_failure(workflow_core, add_workflow):
     add_workflow("bad_ref", "noop", "{value: $.input.missing}")
     run = workflow_core.runs.start("bad_ref", {})
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "States.ParameterPathFailure"
 
 

@@ -8,8 +8,7 @@ from click.testing import CliRunner
 from opscore.cli import main
 from opscore.definitions import DefinitionRegistry, load_file
 from opscore.definitions.problems import DefinitionError
-
-from .conftest import TEST_MACHINES
+from tests.support.constants import TEST_MACHINES
 
 INVALID = TEST_MACHINES / "invalid"
 

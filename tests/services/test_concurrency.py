@@ -11,8 +11,7 @@ import pytest
 from opscore.clock import SystemClock
 from opscore.core import OpsCore
 from opscore.errors import TransitionError
-
-from .backends import close_store, make_store
+from tests.support.backends import close_store, make_store
 
 THREADS = 16
 # Each SQL commit reaches the disk, so fewer fires keep the SQL variants quick.

@@ -9,8 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from opscore.cli import main
-
-from .conftest import MACHINES, ROOT, TEST_MACHINES
+from tests.support.constants import MACHINES, ROOT, TEST_MACHINES
 
 
 def run(*args: str):

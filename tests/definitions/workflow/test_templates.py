@@ -8,8 +8,7 @@ from click.testing import CliRunner
 from opscore.cli import main
 from opscore.definitions import load_file, load_text
 from opscore.tasks.builtin import builtin_tasks
-
-from ..conftest import MACHINES, TEST_MACHINES
+from tests.support.constants import MACHINES, TEST_MACHINES
 
 INVALID = TEST_MACHINES / "invalid_workflows"
 EXPECTED = {

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ..conftest import API_KEY
-from .conftest import Fault
+from tests.support.constants import API_KEY
+from tests.support.service import Fault
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A real Ops-Core service on a loopback port, clients of it, and a proxy that misbehaves."""
+"""Fixtures (a pytest plugin): a real Ops-Core service on a loopback port, clients and the
+CLI talking to it, a proxy in front of it that misbehaves, canned event-stream servers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import functools
 import http.client
 import io
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,19 +25,8 @@ from opscore.logs import configure_logging
 from opscore.store import MemoryStore
 from opscore.tasks.builtin import builtin_tasks
 
-from ..conftest import API_KEY, MACHINES, TEST_MACHINES
+from .constants import API_KEY, MACHINES, TEST_MACHINES
 from .sse_server import CannedSseServer
-
-
-def poll_until(predicate, timeout: float = 15.0, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -47,7 +36,7 @@ def counted_runs() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def tasks(counted_runs):
+def service_tasks(counted_runs):
     """The built-in task types plus `counted`, which records each run of it."""
     registry = builtin_tasks()
     lock = threading.Lock()
@@ -62,11 +51,11 @@ def tasks(counted_runs):
 
 
 @pytest.fixture
-def service_core(callbacks, tasks) -> Iterator[OpsCore]:
+def service_core(callbacks, service_tasks) -> Iterator[OpsCore]:
     """An OpsCore over the shipped and test workflows, with two step workers running."""
     definitions = DefinitionRegistry()
-    definitions.load([MACHINES, TEST_MACHINES / "workflows"], callbacks, task_types=tasks)
-    core = OpsCore(definitions, MemoryStore(history_cap=200), callbacks, tasks)
+    definitions.load([MACHINES, TEST_MACHINES / "workflows"], callbacks, task_types=service_tasks)
+    core = OpsCore(definitions, MemoryStore(history_cap=200), callbacks, service_tasks)
     core.start(2)
     yield core
     core.stop()

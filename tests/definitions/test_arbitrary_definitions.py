@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 
 from opscore.definitions import LoadResult, load_text
 from opscore.tasks.builtin import builtin_tasks
-
-from . import fuzz
-from .conftest import MACHINES, TEST_MACHINES
+from tests.support import fuzz
+from tests.support.constants import MACHINES, TEST_MACHINES
 
 CODE_RAN: list[str] = []
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# Control events the service sends on a stream, canned.
+GAP = b'event: gap\ndata: {"requested": 2, "oldest": 10}\n\n'
+DROPPED = b'event: dropped\ndata: {"reason": "slow client"}\n\n'
+
 
 @dataclass
 class Reply:

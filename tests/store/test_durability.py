@@ -19,10 +19,10 @@ import pytest
 from opscore.config import Settings
 from opscore.core import OpsCore
 from opscore.model import Query
-
-from .backends import database_url, reset_postgres
-from .helpers import ROOT, UNANSWERED, free_port, wait_until_healthy
-from .workflows.conftest import wait_for
+from tests.support.backends import database_url, reset_postgres
+from tests.support.constants import ROOT
+from tests.support.polling import poll_until
+from tests.support.servers import UNANSWERED, free_port, wait_until_healthy
 
 OPSCORE = str(Path(sys.executable).parent / "opscore")
 KEY = "durability-key"
@@ -120,7 +120,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_event(sqlite_env):
     threads = [threading.Thread(target=load, args=(i,)) for i in range(THREADS)]
     for thread in threads:
         thread.start()
-    wait_for(
+    poll_until(
         lambda: sum(map(len, acknowledged.values())) >= 300,
         timeout=120,
         what="300 acknowledged events",
@@ -223,7 +223,7 @@ def test_two_worker_processes_complete_500_runs_without_running_a_step_twice(bac
         for _ in range(2)
     ]
     try:
-        wait_for(
+        poll_until(
             lambda: core.runs.list(Query(state="succeeded")).total == RUNS,
             timeout=240,
             what="every run to succeed",

@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from ..conftest import AUTH
-from .conftest import wait_for
+from tests.support.constants import AUTH
+from tests.support.polling import poll_until
 
 RUNS = 1000
 
@@ -25,7 +25,7 @@ def test_a_thousand_three_step_runs_all_succeed_with_each_step_run_once(
     def all_done():
         return sum(1 for run in runs if workflow_core.runs.get(run.id).state == "succeeded") == RUNS
 
-    wait_for(all_done, timeout=120, what="every run to succeed")
+    poll_until(all_done, timeout=120, what="every run to succeed")
     assert len(calls) == RUNS * 3
     assert set(calls.values()) == {1}
     for run in runs[:: RUNS // 10]:
@@ -111,7 +111,7 @@ def test_every_run_accepted_during_a_flood_completes_once_the_load_drops(
 ):
     runs = accepted(flood(app))
     gate.set()
-    wait_for(lambda: all_succeed(workflow_core, runs), what="every accepted run")
+    poll_until(lambda: all_succeed(workflow_core, runs), what="every accepted run")
     assert (
         app.test_client().post("/v1/workflows/three_noops/runs", json={}, headers=AUTH).status_code
         == 202
@@ -126,7 +126,7 @@ def test_memory_stays_flat_across_floods_beyond_what_the_accepted_runs_keep(
     def flood_then_drain() -> int:
         runs = accepted(flood(app))  # the gate is shut: eight accepted, the rest refused
         gate.set()
-        wait_for(lambda: all_succeed(workflow_core, runs), what="the flood's runs")
+        poll_until(lambda: all_succeed(workflow_core, runs), what="the flood's runs")
         gate.clear()
         gc.collect()
         return len(runs)

@@ -7,9 +7,7 @@ import json
 import pytest
 
 from opscore.client import OpsCoreClient
-
-from .sse_server import Reply, transition
-from .test_stream import DROPPED, GAP
+from tests.support.sse_server import DROPPED, GAP, Reply, transition
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from opscore.definitions import DefinitionRegistry, load_file, load_text
 from opscore.engine import Engine
 from opscore.errors import ActionFailed, EventNotAllowed, GuardRefused, UnknownEvent
 from opscore.model import Instance
-
-from .conftest import TEST_MACHINES
+from tests.support.constants import TEST_MACHINES
 
 NOW = 1_800_000_000.0
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from ..conftest import AUTH
-from .conftest import wait_for
+from tests.support.constants import AUTH
+from tests.support.polling import poll_until
+
+
+@pytest.fixture
+def app(workflow_app):
+    """These tests drive the workflow core (manual clock, real workers), not the API's own."""
+    return workflow_app
 
 
 def start(client, workflow, payload):
@@ -42,15 +48,15 @@ def test_http_step_failing_twice_succeeds_on_its_third_attempt_after_policy_dela
 ):
     server = flaky_server(failures=2)
     run = start(client, "fetch_report", {"input": {"url": server.url}})
-    first = wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"), what="retry 1")
+    first = poll_until(lambda: pending_is(client, run["id"], "fetch", "retrying"), what="retry 1")
     assert first["pending"]["attempt"] == 2
     assert workflow_core.store.queue.next_due() == clock.now() + 1.0
     clock.advance(1.0)
-    wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying", attempt=3))
+    poll_until(lambda: pending_is(client, run["id"], "fetch", "retrying", attempt=3))
     assert server.hits == 2
     assert workflow_core.store.queue.next_due() == clock.now() + 2.0
     clock.advance(2.0)
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded"), what="success")
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded"), what="success")
     fetch = next(s for s in done["steps"] if s["name"] == "fetch")
     assert [a["outcome"] for a in fetch["attempts"]] == ["failed", "failed", "succeeded"]
     assert [a.get("retry_in") for a in fetch["attempts"]] == [1.0, 2.0, None]
@@ -66,9 +72,9 @@ def test_retries_exhausted_go_to_the_catcher_and_the_choice_fails_the_run(
     server = flaky_server(failures=100)
     run = start(client, "fetch_report", {"input": {"url": server.url}})
     for attempt, delay in ((2, 1.0), (3, 2.0), (4, 4.0)):
-        wait_for(lambda a=attempt: pending_is(client, run["id"], "fetch", "retrying", a))
+        poll_until(lambda a=attempt: pending_is(client, run["id"], "fetch", "retrying", a))
         clock.advance(delay)
-    failed = wait_for(lambda: run_in(client, run["id"], "failed"), what="failure")
+    failed = poll_until(lambda: run_in(client, run["id"], "failed"), what="failure")
     assert server.hits == 4
     assert failed["error"]["name"] == "Http.ServerError"
     assert [s["name"] for s in failed["steps"]] == ["fetch", "record_outage", "give_up"]
@@ -79,7 +85,7 @@ def test_retries_exhausted_go_to_the_catcher_and_the_choice_fails_the_run(
 def test_client_error_is_not_retried_and_the_choice_ends_the_run_successfully(client, flaky_server):
     server = flaky_server(failures=100, status=404)
     run = start(client, "fetch_report", {"input": {"url": server.url}})
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded", "failed"))
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded", "failed"))
     assert (done["state"], server.hits) == ("succeeded", 1)
     assert done["error"]["name"] == "Http.ClientError"
 
@@ -93,7 +99,7 @@ def reviewer(client):
 def start_review(client, reviewer, **input_data):
     payload = {"input": {"document": "draft", **input_data}, "agent_id": reviewer}
     run = start(client, "review_document", payload)
-    wait_for(lambda: pending_is(client, run["id"], "review", "waiting"), what="agent step")
+    poll_until(lambda: pending_is(client, run["id"], "review", "waiting"), what="agent step")
     return run
 
 
@@ -130,10 +136,10 @@ def test_choice_branches_on_the_agents_answer(client, reviewer, verdict, priorit
         headers=AUTH,
     )
     assert report.status_code == 200
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded"))
     assert [s["name"] for s in done["steps"]] == path
     assert done["output"] == output
-    wait_for(lambda: agent_in(client, "reviewer", "idle"), what="the agent's on_success event")
+    poll_until(lambda: agent_in(client, "reviewer", "idle"), what="the agent's on_success event")
     assert client.get("/v1/agents/reviewer/tasks", headers=AUTH).json == []
 
 
@@ -154,32 +160,32 @@ def test_reporting_twice_or_for_a_step_that_is_not_waiting_is_409(client, review
         headers=AUTH,
     )
     assert (first.status_code, second.status_code) == (200, 409)
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded"))
     assert [s["name"] for s in done["steps"]][-1] == "publish"
 
 
 def test_step_timeout_is_retried_then_fails_the_run_and_the_agent(client, clock, reviewer):
     run = start_review(client, reviewer)
     clock.advance(20 * 60)
-    retried = wait_for(lambda: pending_is(client, run["id"], "review", "retrying"))
+    retried = poll_until(lambda: pending_is(client, run["id"], "review", "retrying"))
     assert retried["steps"][0]["attempts"][0]["error"]["name"] == "States.Timeout"
     clock.advance(5)
-    wait_for(lambda: pending_is(client, run["id"], "review", "waiting", attempt=2))
+    poll_until(lambda: pending_is(client, run["id"], "review", "waiting", attempt=2))
     clock.advance(20 * 60)
-    failed = wait_for(lambda: run_in(client, run["id"], "failed"))
+    failed = poll_until(lambda: run_in(client, run["id"], "failed"))
     assert failed["error"] == {
         "name": "States.Timeout",
         "message": "the step ran past its timeout",
         "step": "review",
     }
-    wait_for(lambda: agent_in(client, "reviewer", "error"), what="the agent's on_failure event")
+    poll_until(lambda: agent_in(client, "reviewer", "error"), what="the agent's on_failure event")
 
 
 def test_run_timeout_fails_a_run_that_waits_too_long(client, clock):
     run = start(client, "slow", {})
-    wait_for(lambda: pending_is(client, run["id"], "pause", "sleeping"))
+    poll_until(lambda: pending_is(client, run["id"], "pause", "sleeping"))
     clock.advance(60)
-    failed = wait_for(lambda: run_in(client, run["id"], "failed"))
+    failed = poll_until(lambda: run_in(client, run["id"], "failed"))
     assert failed["error"]["name"] == "States.Timeout"
     clock.advance(5 * 60)
     assert get_run(client, run["id"])["state"] == "failed"
@@ -187,14 +193,14 @@ def test_run_timeout_fails_a_run_that_waits_too_long(client, clock):
 
 def test_wait_step_and_wait_task_finish_only_when_their_time_is_up(client, clock, workflow_core):
     run = start(client, "nap", {})
-    wait_for(lambda: pending_is(client, run["id"], "pause", "sleeping"))
+    poll_until(lambda: pending_is(client, run["id"], "pause", "sleeping"))
     assert workflow_core.store.queue.next_due() == clock.now() + 30
     clock.advance(29)
     assert pending_is(client, run["id"], "pause", "sleeping")
     clock.advance(1)
-    wait_for(lambda: pending_is(client, run["id"], "after", "sleeping"))
+    poll_until(lambda: pending_is(client, run["id"], "after", "sleeping"))
     clock.advance(10)
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded"))
     assert [s["status"] for s in done["steps"]] == ["succeeded", "succeeded"]
 
 
@@ -217,13 +223,13 @@ def test_redrive_after_failure_resumes_at_the_failed_step_without_rerunning_fini
 ):
     client.post("/v1/agents", json={"id": "helper"}, headers=AUTH)
     run = start(client, "prepare_then_ask", {"agent_id": "helper"})
-    wait_for(lambda: pending_is(client, run["id"], "ask", "waiting"))
+    poll_until(lambda: pending_is(client, run["id"], "ask", "waiting"))
     client.post(
         f"/v1/runs/{run['id']}/steps/ask/fail",
         json={"error": "Agent.Unavailable", "message": "gone fishing"},
         headers=AUTH,
     )
-    failed = wait_for(lambda: run_in(client, run["id"], "failed"))
+    failed = poll_until(lambda: run_in(client, run["id"], "failed"))
     assert failed["error"] == {
         "name": "Agent.Unavailable",
         "message": "gone fishing",
@@ -232,9 +238,9 @@ def test_redrive_after_failure_resumes_at_the_failed_step_without_rerunning_fini
     redriven = client.post(f"/v1/runs/{run['id']}/redrive", headers=AUTH)
     assert redriven.status_code == 200
     assert redriven.json["transition"]["event"] == "redrive_ask"
-    wait_for(lambda: pending_is(client, run["id"], "ask", "waiting"))
+    poll_until(lambda: pending_is(client, run["id"], "ask", "waiting"))
     client.post(f"/v1/runs/{run['id']}/steps/ask/complete", json={"output": "42"}, headers=AUTH)
-    done = wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    done = poll_until(lambda: run_in(client, run["id"], "succeeded"))
     assert calls[(run["id"], "prepare")] == 1
     ask = next(s for s in done["steps"] if s["name"] == "ask")
     assert [a["outcome"] for a in ask["attempts"]] == ["failed", "succeeded"]
@@ -243,7 +249,7 @@ def test_redrive_after_failure_resumes_at_the_failed_step_without_rerunning_fini
 
 def test_redrive_of_a_run_that_did_not_fail_is_409(client):
     run = start(client, "three_noops", {})
-    wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    poll_until(lambda: run_in(client, run["id"], "succeeded"))
     assert client.post(f"/v1/runs/{run['id']}/redrive", headers=AUTH).status_code == 409
 
 
@@ -284,9 +290,9 @@ def test_the_live_feed_shows_a_runs_step_attempts_and_transitions(
 ):
     server = flaky_server(failures=1)
     run = start(client, "fetch_report", {"input": {"url": server.url}})
-    wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"))
+    poll_until(lambda: pending_is(client, run["id"], "fetch", "retrying"))
     clock.advance(1.0)
-    wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    poll_until(lambda: run_in(client, run["id"], "succeeded"))
     feed = [r for r in workflow_core.store.feed(0, 100) if r.instance_id == run["id"]]
     assert [(r.kind, r.event, r.dest) for r in feed] == [
         ("step", "running", "fetch"),
@@ -328,12 +334,12 @@ def test_metrics_count_finished_runs_retries_step_durations_and_queue_waits(
     )
     waits = sample("opscore_queue_wait_seconds_count", kind="dispatch")
     run = start(client, "fetch_report", {"input": {"url": server.url}})
-    wait_for(lambda: pending_is(client, run["id"], "fetch", "retrying"))
+    poll_until(lambda: pending_is(client, run["id"], "fetch", "retrying"))
     clock.advance(1.0)
-    wait_for(lambda: run_in(client, run["id"], "succeeded"))
+    poll_until(lambda: run_in(client, run["id"], "succeeded"))
     # The worker counts the run once its last transition is committed, so an API reader
     # can see the run succeeded a moment before the counter moves.
-    wait_for(
+    poll_until(
         lambda: (
             sample("opscore_runs_finished_total", workflow="fetch_report", outcome="succeeded")
             >= finished + 1

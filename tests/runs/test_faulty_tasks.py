@@ -14,8 +14,8 @@ import pytest
 
 from opscore.services.workers import WorkerPool
 from opscore.tasks import Sleep, Suspend, TaskError
-
-from .conftest import finished, wait_for
+from tests.support.polling import poll_until
+from tests.support.workflows import finished
 
 TIMEOUT = "timeout: 5s"
 
@@ -59,7 +59,7 @@ def hung_run(one_worker, clock, gate, add_workflow):
     run = one_worker.runs.start("hangs")
     gate.wait_entered()
     clock.advance(5)
-    return wait_for(lambda: finished(one_worker, run.id), what="the step's timeout")
+    return poll_until(lambda: finished(one_worker, run.id), what="the step's timeout")
 
 
 def test_a_handler_hung_past_its_timeout_fails_its_step_with_states_timeout(hung_run):
@@ -74,20 +74,20 @@ def test_a_handler_hung_past_its_timeout_fails_its_step_with_states_timeout(hung
 def test_the_pool_keeps_its_capacity_while_a_handler_hangs(one_worker, hung_run, gate):
     assert one_worker.workers.overdue() == 1
     run = one_worker.runs.start("three_noops")
-    assert wait_for(lambda: finished(one_worker, run.id)).state == "succeeded"
+    assert poll_until(lambda: finished(one_worker, run.id)).state == "succeeded"
     assert not gate.opened.is_set()
 
 
 def test_the_late_result_of_a_handler_left_behind_changes_nothing(one_worker, hung_run, gate):
     gate.opened.set()
-    wait_for(lambda: one_worker.workers.overdue() == 0, what="the handler to return")
+    poll_until(lambda: one_worker.workers.overdue() == 0, what="the handler to return")
     assert one_worker.runs.get(hung_run.id) == hung_run
 
 
 def test_a_thread_left_behind_leaves_the_pool_once_its_handler_returns(one_worker, hung_run, gate):
     assert one_worker.workers.threads() == 2
     gate.opened.set()
-    wait_for(lambda: one_worker.workers.threads() == 1, what="the replaced thread to leave")
+    poll_until(lambda: one_worker.workers.threads() == 1, what="the replaced thread to leave")
 
 
 @pytest.mark.parametrize("backend", ["memory://"])
@@ -104,18 +104,18 @@ def test_replacement_threads_are_bounded_and_the_pool_recovers_when_handlers_ret
         first = workflow_core.runs.start("hangs")
         gate.wait_entered()
         clock.advance(5)
-        wait_for(lambda: finished(workflow_core, first.id), what="the first timeout")
+        poll_until(lambda: finished(workflow_core, first.id), what="the first timeout")
         second = workflow_core.runs.start("hangs")
         gate.wait_entered()  # on the replacement thread
         clock.advance(5)
-        wait_for(lambda: pool.overdue() == 2, what="the second handler to be overdue")
+        poll_until(lambda: pool.overdue() == 2, what="the second handler to be overdue")
         assert pool.threads() == 2  # the bound of one replacement is reached
         waiting = workflow_core.runs.start("three_noops")
         gate.opened.set()
-        assert wait_for(lambda: finished(workflow_core, waiting.id)).state == "succeeded"
-        failed = wait_for(lambda: finished(workflow_core, second.id))
+        assert poll_until(lambda: finished(workflow_core, waiting.id)).state == "succeeded"
+        failed = poll_until(lambda: finished(workflow_core, second.id))
         assert failed.context["error"]["name"] == "States.Timeout"
-        wait_for(lambda: (pool.threads(), pool.overdue()) == (1, 0), what="one thread again")
+        poll_until(lambda: (pool.threads(), pool.overdue()) == (1, 0), what="one thread again")
     finally:
         gate.opened.set()
         pool.stop()
@@ -131,7 +131,7 @@ def test_a_result_returned_after_the_step_timeout_is_a_timeout_even_before_its_t
     tasks.task("slow")(slow)
     add_workflow("slow_step", "slow", extra=f"    {TIMEOUT}")
     run = workflow_core.runs.start("slow_step")
-    failed = wait_for(lambda: finished(workflow_core, run.id))
+    failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "States.Timeout"
     assert failed.context["steps"]["only"].get("output") is None
 
@@ -141,7 +141,7 @@ def failure_of(core, add_workflow, tasks, handler) -> dict:
     tasks.task("faulty")(handler)
     add_workflow("faulty_run", "faulty")
     run = core.runs.start("faulty_run")
-    failed = wait_for(lambda: finished(core, run.id))
+    failed = poll_until(lambda: finished(core, run.id))
     assert failed.state == "failed"
     return failed.context["error"]
 
@@ -154,7 +154,7 @@ def test_a_handler_calling_sys_exit_fails_its_step_and_the_workers_go_on(
     assert (error["name"], error["message"]) == ("States.TaskFailed", "SystemExit: 3")
     assert workflow_core.workers.threads() == 4
     run = workflow_core.runs.start("three_noops")
-    assert wait_for(lambda: finished(workflow_core, run.id)).state == "succeeded"
+    assert poll_until(lambda: finished(workflow_core, run.id)).state == "succeeded"
 
 
 def test_an_exception_that_cannot_be_shown_still_fails_its_step(workflow_core, tasks, add_workflow):
@@ -229,5 +229,5 @@ def test_an_output_of_tuples_and_number_keys_is_kept_as_the_json_it_serializes_t
     tasks.task("pythonic")(lambda ctx: {1: (1, 2), "nested": {2.5: None}})
     add_workflow("pythonic_run", "pythonic")
     run = workflow_core.runs.start("pythonic_run")
-    done = wait_for(lambda: finished(workflow_core, run.id))
+    done = poll_until(lambda: finished(workflow_core, run.id))
     assert done.context["output"] == {"1": [1, 2], "nested": {"2.5": None}}

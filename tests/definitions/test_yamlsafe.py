@@ -8,8 +8,7 @@ import yaml
 from opscore.definitions import load_file, load_text, yamlsafe
 from opscore.definitions.problems import DefinitionError
 from opscore.definitions.yamlsafe import parse_document
-
-from .conftest import TEST_MACHINES
+from tests.support.constants import TEST_MACHINES
 
 
 def test_on_off_yes_no_stay_strings_as_states_and_triggers(callbacks):

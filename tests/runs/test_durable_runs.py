@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 
 from opscore.store import WorkKind
-
-from .conftest import wait_for
+from tests.support.backends import database_url
+from tests.support.polling import poll_until
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, tmp_path):
-    from ..backends import database_url
-
     return database_url(request.param, tmp_path)
 
 
@@ -25,9 +23,9 @@ def test_a_step_whose_worker_died_is_retried_per_its_policy(workflow_core, clock
     workflow_core.runs.begin_attempt(taken)  # the worker starts the step, then dies
     clock.advance(queue.lease + 1)
     workflow_core.start(2)
-    wait_for(lambda: workflow_core.runs.get(run.id).context["pending"]["status"] == "retrying")
+    poll_until(lambda: workflow_core.runs.get(run.id).context["pending"]["status"] == "retrying")
     clock.advance(1)
-    done = wait_for(
+    done = poll_until(
         lambda: (
             workflow_core.runs.get(run.id).state == "succeeded" and workflow_core.runs.get(run.id)
         )

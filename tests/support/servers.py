@@ -1,4 +1,4 @@
-"""Helpers for tests that run the real server in a subprocess."""
+"""Running the real server in a subprocess: a free port, its health, its process group."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .constants import ROOT
+from .polling import poll_until
 
 # What a request to a server that dies or restarts may raise: a refused or reset connection,
 # a timeout (all OSError, urllib's URLError and HTTPError included), or an answer cut off
@@ -30,19 +29,18 @@ def free_port() -> int:
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    """Poll `/health` until it answers 200, the process dies, or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Poll `/health` until it answers 200; RuntimeError if the process dies first."""
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
+                return response.status == 200
         except UNANSWERED:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{base_url} not healthy after {timeout} s")
+            return False
+
+    poll_until(healthy, timeout, f"{base_url}/health to answer", every=0.05)
 
 
 @contextmanager
