@@ -13,14 +13,11 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
+from .runs import Attempts, RunService, StepRunner, WorkerPool
 from .services.agents import AgentService
-from .services.diagrams import InstanceDiagrams
 from .services.lifecycle import Lifecycle
-from .services.runner import StepRunner
-from .services.runs import RunService
 from .services.sessions import SessionService
 from .services.validation import DEFAULT_LIMITS, Limits
-from .services.workers import WorkerPool
 from .store import MemoryStore, MemoryWorkQueue, Store
 from .tasks import TaskRegistry
 from .tasks.builtin import default_tasks
@@ -47,9 +44,9 @@ class OpsCore:
         self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
-        self.runs = RunService(self.lifecycle, self.agents, rng)
-        self.diagrams = InstanceDiagrams(self.agents, self.runs)
-        self.runner = StepRunner(self.runs, tasks, services=self)
+        self.runs = RunService.build(self.lifecycle, self.agents, rng)
+        self.attempts = Attempts(self.runs.ledger, self.runs.planner, self.runs.fail_run)
+        self.runner = StepRunner(self.attempts, tasks, self.agents, limits)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None
 

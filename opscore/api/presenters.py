@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..definitions.workflow.template import TERMINAL_STATES
+from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
+from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus
 
 
 def timestamp(epoch: float) -> str:
@@ -116,77 +117,81 @@ def problem(item: Any) -> dict[str, Any]:
     }
 
 
-def _attempt(record: dict[str, Any]) -> dict[str, Any]:
-    attempt = {
-        "attempt": record["attempt"],
-        "started_at": timestamp(record["started_at"]),
-        "outcome": record.get("outcome", "running"),
+def _attempt(attempt: Attempt) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "attempt": attempt.number,
+        "started_at": timestamp(attempt.started_at),
+        "outcome": str(attempt.outcome or StepStatus.RUNNING),
     }
-    if "ended_at" in record:
-        attempt["ended_at"] = timestamp(record["ended_at"])
-    for key in ("error", "output", "retry_in", "worker"):
-        if key in record:
-            attempt[key] = record[key]
-    return attempt
+    if attempt.ended_at is not None:
+        shown["ended_at"] = timestamp(attempt.ended_at)
+    if attempt.error is not None:
+        shown["error"] = attempt.error.to_json()
+    if attempt.outcome == Outcome.SUCCEEDED:
+        shown["output"] = attempt.output
+    if attempt.retry_in is not None:
+        shown["retry_in"] = attempt.retry_in
+    if attempt.worker:
+        shown["worker"] = attempt.worker
+    return shown
 
 
-def run(instance: Instance, template: Any) -> dict[str, Any]:
+def _step(path: str, record: StepRecord) -> dict[str, Any]:
+    return {
+        "name": path,
+        "status": str(record.status),
+        "attempts": [_attempt(a) for a in record.attempts],
+        "output": record.output,
+        "error": record.error.to_json() if record.error else None,
+    }
+
+
+def run(instance: Instance, template: WorkflowTemplate, state: RunState) -> dict[str, Any]:
     """A workflow run as the API shows it: state, current step, steps with their attempts."""
-    context = instance.context
-    pending = context.get("pending")
-    steps = [
-        {
-            "name": name,
-            "status": record.get("status"),
-            "attempts": [_attempt(a) for a in record.get("attempts", ())],
-            "output": record.get("output"),
-            "error": record.get("error"),
-        }
-        for name in template.steps
-        if (record := context["steps"].get(name)) is not None
-    ]
+    pending = state.pending(instance.state)
+    ended = instance.state in TERMINAL_STATES
     return {
         "id": instance.id,
         "workflow": {"name": instance.machine, "version": instance.version},
         "state": instance.state,
-        "status": instance.state if instance.state in TERMINAL_STATES else "running",
-        "current_step": pending["step"] if pending else None,
-        "pending": _pending(pending),
+        "status": instance.state if ended else str(RunStatus.RUNNING),
+        "current_step": instance.state if pending else None,
+        "pending": _pending(instance.state, pending) if pending else None,
         "agent_id": instance.agent_id,
-        "input": context["input"],
-        "output": context.get("output"),
-        "error": context.get("error"),
-        "steps": steps,
+        "input": dict(state.input),
+        "output": state.output,
+        "error": state.error.to_json() if state.error else None,
+        "steps": [_step(name, state.steps[name]) for name in template.steps if name in state.steps],
         "created_at": timestamp(instance.created_at),
         "updated_at": timestamp(instance.updated_at),
         "revision": instance.revision,
     }
 
 
-def _pending(pending: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not pending:
-        return None
-    shown = {
-        key: pending[key] for key in ("step", "attempt", "status", "agent_id") if key in pending
-    }
-    if "due" in pending:
-        shown["due"] = timestamp(pending["due"])
+def _pending(path: str, record: StepRecord) -> dict[str, Any]:
+    shown: dict[str, Any] = {"step": path, "attempt": record.attempt, "status": str(record.status)}
+    if record.agent_id is not None:
+        shown["agent_id"] = record.agent_id
+    if record.due is not None:
+        shown["due"] = timestamp(record.due)
     return shown
 
 
-def agent_task(instance: Instance) -> dict[str, Any]:
-    """A step waiting for an agent's report."""
-    pending = instance.context["pending"]
-    attempts = instance.context["steps"][pending["step"]]["attempts"]
-    return {
-        "run_id": instance.id,
-        "workflow": {"name": instance.machine, "version": instance.version},
-        "step": pending["step"],
-        "attempt": pending["attempt"],
-        "agent_id": pending["agent_id"],
-        "request": pending.get("request", {}),
-        "waiting_since": timestamp(attempts[-1]["started_at"]),
-    }
+def agent_tasks(instance: Instance, state: RunState, agent_id: str) -> list[dict[str, Any]]:
+    """The steps of a run waiting for `agent_id`'s report."""
+    return [
+        {
+            "run_id": instance.id,
+            "workflow": {"name": instance.machine, "version": instance.version},
+            "step": path,
+            "attempt": record.attempt,
+            "agent_id": agent_id,
+            "request": dict(record.request or {}),
+            "waiting_since": timestamp(record.attempts[-1].started_at),
+        }
+        for path, record in state.steps.items()
+        if record.status == StepStatus.WAITING and record.agent_id == agent_id
+    ]
 
 
 def workflow(definition: Any, versions: list[int]) -> dict[str, Any]:

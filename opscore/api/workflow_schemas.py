@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..runs import RunStatus
 from ..services.validation import MESSAGE_MAX
 from ..tasks import ERROR_NAME, ERROR_NAME_MAX
 from .schemas import (
@@ -17,7 +18,7 @@ from .schemas import (
     length,
 )
 
-RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+RUN_STATUSES = tuple(RunStatus)
 
 
 # ---- requests --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from ..engine.diagram import mermaid
 from ..model import Instance, Page, Query, TransitionRecord
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
@@ -85,6 +86,11 @@ class AgentService:
     ) -> Page[TransitionRecord]:
         """The agent's kept transition records, oldest first."""
         return self.lifecycle.history(self.kind, agent_id, since_seq, offset, limit)
+
+    def diagram(self, agent_id: str) -> str:
+        """The agent's machine with its current state highlighted (AgentNotFound otherwise)."""
+        agent = self.get(agent_id)
+        return mermaid(self.lifecycle.engine.definition(agent), current=agent.state)
 
     def allowed_events(self, agent: Instance) -> tuple[str, ...]:
         """The events that may fire from the agent's current state."""

@@ -47,7 +47,7 @@ class Fired:
     previous: Instance
     instance: Instance
     record: TransitionRecord | None
-    note: TransitionRecord | None = None
+    notes: tuple[TransitionRecord, ...] = ()
 
 
 @dataclass(slots=True)
@@ -58,8 +58,8 @@ class Plan:
     data: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] | None = None
     work: Sequence[WorkItem] = ()
-    # Without an event: what changed in a run's step, for live streams (not its history).
-    note: Mapping[str, Any] | None = None
+    # What changed in a run's steps, for live streams and logs (not its history).
+    notes: Sequence[Mapping[str, Any]] = ()
     # With a new context: the agent whose report the instance now waits for, if any.
     waiting_for: str | None = None
 
@@ -173,16 +173,16 @@ class Lifecycle:
                         fired.record,
                         kept,
                         plan.work,
-                        (fired.note,) if fired.note else (),
+                        fired.notes,
                     )
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
                         raise
                     continue
+            for note in fired.notes:
+                self._log_note(fired.instance, note)
             if fired.record is not None:
                 self._log(fired.instance, fired.record)
-            elif fired.note is not None:
-                self._log_note(fired.instance, fired.note)
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -193,16 +193,17 @@ class Lifecycle:
             if plan.context is None
             else previous.evolve(context=plan.context, waiting_for=plan.waiting_for)
         )
+        notes = tuple(_note(base, note, now) for note in plan.notes)
         if plan.event is None:
             instance = base.evolve(revision=previous.revision + 1, updated_at=now)
-            return Fired(previous, instance, None, _note(instance, plan.note, now))
+            return Fired(previous, instance, None, notes)
         try:
             instance, record = self.engine.fire(base, plan.event, plan.data, now=now)
         except (TransitionError, ActionFailed) as error:
             reason = _REJECTION_REASONS.get(type(error), "refused")
             metrics.rejected_events.labels(previous.kind, previous.machine, reason).inc()
             raise
-        return Fired(previous, instance, record)
+        return Fired(previous, instance, record, notes)
 
     def history(
         self, kind: str, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
@@ -246,12 +247,8 @@ class Lifecycle:
         logger.info("run {run_id} step {step} attempt {attempt} {status}", **fields)
 
 
-def _note(
-    instance: Instance, note: Mapping[str, Any] | None, now: float
-) -> TransitionRecord | None:
+def _note(instance: Instance, note: Mapping[str, Any], now: float) -> TransitionRecord:
     """A feed-only record of what changed in a run's step (seq 0: not in the history)."""
-    if not note:
-        return None
     return TransitionRecord(
         instance_id=instance.id,
         kind="step",

@@ -14,7 +14,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Protocol
+
+from ..model import Instance, TransitionRecord
 
 TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
@@ -46,6 +48,27 @@ class Sleep:
     output: Any = None
 
 
+class FiredEvent(Protocol):
+    """An event fired on an agent: the agent after it, and the transition's record."""
+
+    instance: Instance
+    record: TransitionRecord | None
+
+
+class AgentPort(Protocol):
+    """What a task handler may do to agents."""
+
+    def get(self, agent_id: str) -> Instance:
+        """The agent (AgentNotFound otherwise)."""
+        ...
+
+    def fire_event(
+        self, agent_id: str, event: str, data: Mapping[str, Any] | None = None
+    ) -> FiredEvent:
+        """Fire a lifecycle event on the agent (TransitionError when it is refused)."""
+        ...
+
+
 @dataclass
 class TaskContext:
     """What a handler knows: its parameters (references resolved) and where it runs."""
@@ -57,7 +80,7 @@ class TaskContext:
     input: Mapping[str, Any]
     agent_id: str | None
     time_left: float | None  # seconds until the step's timeout, as the handler starts
-    services: Any = None
+    agents: AgentPort | None = None
 
 
 Handler = Callable[[TaskContext], Any]

@@ -8,7 +8,7 @@ from loguru import logger
 
 from ..definitions.workflow.durations import parse_duration
 from ..errors import OpsCoreError
-from . import Sleep, Suspend, TaskContext, TaskError, TaskRegistry
+from . import AgentPort, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from .http import http_task
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -46,12 +46,18 @@ def _agent_id(ctx: TaskContext) -> str:
     return agent_id
 
 
+def _agents(ctx: TaskContext) -> AgentPort:
+    if ctx.agents is None:
+        raise TaskError("Task.NoAgents", "this task needs the agents service, which is not given")
+    return ctx.agents
+
+
 def agent_event(ctx: TaskContext) -> Any:
     """Fire `event` (with `data`) on an agent's lifecycle machine (default: the run's agent)."""
     agent_id = _agent_id(ctx)
     data = ctx.params.get("data", {})
     try:
-        fired = ctx.services.agents.fire_event(agent_id, ctx.params["event"], data)
+        fired = _agents(ctx).fire_event(agent_id, ctx.params["event"], data)
     except OpsCoreError as error:
         raise TaskError(f"Agent.{type(error).__name__}", error.message) from None
     return {"agent_id": agent_id, "state": fired.instance.state, "seq": fired.record.seq}
@@ -61,7 +67,7 @@ def agent(ctx: TaskContext) -> Any:
     """Hand the step to an agent; it reports completion with the output (or a failure)."""
     agent_id = _agent_id(ctx)
     try:
-        ctx.services.agents.get(agent_id)
+        _agents(ctx).get(agent_id)
     except OpsCoreError as error:
         raise TaskError("Agent.NotFound", error.message) from None
     request = {k: v for k, v in ctx.params.items() if k != "agent"}

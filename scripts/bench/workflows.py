@@ -51,7 +51,7 @@ def one_pass(machines: Path) -> tuple[float, float]:
     finally:
         core.stop()
     firsts = [
-        core.runs.get(run.id).context["steps"]["s0"]["attempts"][0]["started_at"] - run.created_at
+        core.runs.state(core.runs.get(run.id)).steps["s0"].attempts[0].started_at - run.created_at
         for run in runs
     ]
     return RUNS * STEPS / elapsed, statistics.median(firsts)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from opscore.definitions import load_text
-from opscore.services.diagrams import run_path
+from opscore.runs import StepRecord
+from opscore.runs.diagram import run_path
 from tests.support.constants import AUTH, MACHINES
 
 
@@ -142,8 +143,7 @@ def test_instance_diagrams_are_documented_as_mermaid_text(client, path):
 
 def test_run_path_keeps_steps_whose_history_records_were_dropped(core, review_run):
     run = core.runs.get(review_run["id"])
-    advanced = run.evolve(
-        state="publish",
-        context={**run.context, "steps": {**run.context["steps"], "decide": {}, "publish": {}}},
-    )
-    assert run_path(advanced, history=[]) == (["review", "decide"], None)
+    queued = StepRecord.entered(None)
+    state = core.runs.state(run).with_step("decide", queued).with_step("publish", queued)
+    advanced = run.evolve(state="publish")
+    assert run_path(advanced, state, history=[]) == (["review", "decide"], None)

@@ -7,6 +7,7 @@ import pytest
 from opscore.store import WorkKind
 from tests.support.backends import database_url
 from tests.support.polling import poll_until
+from tests.support.workflows import run_state
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,17 +21,17 @@ def test_a_step_whose_worker_died_is_retried_per_its_policy(workflow_core, clock
     queue = workflow_core.store.queue
     taken = queue.claim(0)
     assert (taken.kind, taken.step) == (WorkKind.DISPATCH, "work")
-    workflow_core.runs.begin_attempt(taken)  # the worker starts the step, then dies
+    workflow_core.attempts.begin(taken)  # the worker starts the step, then dies
     clock.advance(queue.lease + 1)
     workflow_core.start(2)
-    poll_until(lambda: workflow_core.runs.get(run.id).context["pending"]["status"] == "retrying")
+    poll_until(lambda: run_state(workflow_core, run.id).steps["work"].status == "retrying")
     clock.advance(1)
     done = poll_until(
         lambda: (
             workflow_core.runs.get(run.id).state == "succeeded" and workflow_core.runs.get(run.id)
         )
     )
-    attempts = done.context["steps"]["work"]["attempts"]
-    assert [a["outcome"] for a in attempts] == ["failed", "succeeded"]
-    assert attempts[0]["error"]["name"] == "States.WorkerLost"
+    attempts = workflow_core.runs.state(done).steps["work"].attempts
+    assert [a.outcome for a in attempts] == ["failed", "succeeded"]
+    assert attempts[0].error.name == "States.WorkerLost"
     assert calls[(run.id, "work")] == 1

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from opscore.services.workers import WorkerPool
+from opscore.runs import WorkerPool
 from opscore.tasks import Sleep, Suspend, TaskError
 from tests.support.polling import poll_until
 from tests.support.workflows import finished
@@ -133,7 +133,7 @@ def test_a_result_returned_after_the_step_timeout_is_a_timeout_even_before_its_t
     run = workflow_core.runs.start("slow_step")
     failed = poll_until(lambda: finished(workflow_core, run.id))
     assert failed.context["error"]["name"] == "States.Timeout"
-    assert failed.context["steps"]["only"].get("output") is None
+    assert workflow_core.runs.state(failed).steps["only"].output is None
 
 
 def failure_of(core, add_workflow, tasks, handler) -> dict:

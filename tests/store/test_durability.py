@@ -233,10 +233,10 @@ def test_two_worker_processes_complete_500_runs_without_running_a_step_twice(bac
             stop(worker)
     processes = set()
     for run_id in runs:
-        steps = core.runs.get(run_id).context["steps"]
+        steps = core.runs.state(core.runs.get(run_id)).steps
         for name in ("one", "two", "three"):
-            [attempt] = steps[name]["attempts"]
-            processes.add(attempt["worker"].rsplit(":", 1)[0])
+            [attempt] = steps[name].attempts
+            processes.add(attempt.worker.rsplit(":", 1)[0])
     assert len(processes) == 2
     assert core.store.queue.next_due() is None
     core.store.engine.dispose()

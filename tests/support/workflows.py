@@ -21,6 +21,11 @@ from .backends import close_store, make_store
 from .constants import API_KEY, MACHINES, TEST_MACHINES
 
 
+def run_state(core, run_id):
+    """The run's typed state, as it is now."""
+    return core.runs.state(core.runs.get(run_id))
+
+
 def finished(core, run_id):
     """The run once it has succeeded or failed, else None (for `wait_for`)."""
     run = core.runs.get(run_id)

@@ -18,6 +18,7 @@ from opscore.definitions import load_text
 from opscore.tasks import TaskContext, TaskError
 from opscore.tasks.http import http_task
 from tests.support.polling import poll_until
+from tests.support.workflows import run_state
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -199,13 +200,11 @@ def test_a_faulty_server_fails_the_attempt_with_its_error_recorded_and_the_step_
     run = workflow_core.runs.start(f"fetch_{name}", {"url": serve(behaviour).url})
 
     def retrying():
-        found = workflow_core.runs.get(run.id)
-        pending = found.context.get("pending") or {}
-        return found if pending.get("status") == "retrying" else None
+        record = run_state(workflow_core, run.id).steps["fetch"]
+        return record if record.status == "retrying" else None
 
-    waiting = poll_until(retrying, what="the retry")
-    [attempt] = waiting.context["steps"]["fetch"]["attempts"]
-    assert (attempt["outcome"], attempt["error"]["name"], attempt["retry_in"]) == (
+    [attempt] = poll_until(retrying, what="the retry").attempts
+    assert (attempt.outcome, attempt.error.name, attempt.retry_in) == (
         "failed",
         error,
         10.0,
@@ -213,5 +212,5 @@ def test_a_faulty_server_fails_the_attempt_with_its_error_recorded_and_the_step_
     clock.advance(10)
     failed = poll_until(lambda: workflow_core.runs.get(run.id).state == "failed" or None)
     assert failed
-    second = workflow_core.runs.get(run.id).context["steps"]["fetch"]["attempts"][1]
-    assert second["error"]["name"] == error
+    second = run_state(workflow_core, run.id).steps["fetch"].attempts[1]
+    assert second.error.name == error

@@ -174,4 +174,4 @@ class AgentDiagram(MethodView):
 
         Mermaid `stateDiagram-v2` text; the current state has the class `s_active`.
         """
-        return text_response(core().diagrams.agent(agent_id))
+        return text_response(core().agents.diagram(agent_id))

@@ -105,7 +105,7 @@ class RunDiagram(MethodView):
         Mermaid `stateDiagram-v2` text: the current state has the class `s_active`, the
         states visited before it `s_previous`, and the step that failed `s_failed`.
         """
-        return text_response(core().diagrams.run(run_id))
+        return text_response(core().runs.diagram(run_id))
 
 
 @blp.route("/runs/<id:run_id>/cancel")
@@ -168,6 +168,11 @@ class AgentTasks(MethodView):
     def get(self, agent_id: str, pagination_parameters: Any) -> list[dict]:
         """The steps waiting for this agent to report them complete or failed"""
         offset, limit = offset_limit(pagination_parameters)
-        page = core().runs.tasks_for_agent(agent_id, offset, limit)
+        runs = core().runs
+        page = runs.tasks_for_agent(agent_id, offset, limit)
         pagination_parameters.item_count = page.total
-        return [presenters.agent_task(run) for run in page.items]
+        return [
+            task
+            for run in page.items
+            for task in presenters.agent_tasks(run, runs.state(run), agent_id)
+        ]

@@ -52,7 +52,8 @@ RETRY_AFTER = {
 
 def present_run(run: Instance) -> dict[str, Any]:
     """A run's representation."""
-    return presenters.run(run, core().runs.template(run))
+    runs = core().runs
+    return presenters.run(run, runs.template(run), runs.state(run))
 
 
 def _started(run: Instance) -> tuple[int, dict[str, Any], dict[str, str]]:

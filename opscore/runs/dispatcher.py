@@ -18,11 +18,21 @@ from ..definitions.workflow.durations import MAX_DURATION
 from ..definitions.workflow.refs import PathError, resolve
 from ..definitions.workflow.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
 from ..errors import InvalidRequest
+from ..services.validation import MESSAGE_MAX, Limits, check_id, check_json, check_json_object
 from ..store.work import WorkItem, WorkKind
-from ..tasks import ERROR_NAME, ERROR_NAME_MAX, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
-from . import rundata
-from .runs import RunService
-from .validation import MESSAGE_MAX, check_id, check_json, check_json_object
+from ..tasks import (
+    ERROR_NAME,
+    ERROR_NAME_MAX,
+    AgentPort,
+    Sleep,
+    Suspend,
+    TaskContext,
+    TaskError,
+    TaskRegistry,
+)
+from .attempts import Attempts
+from .planner import run_view
+from .state import StepStatus
 
 
 class HandlerWatch(Protocol):
@@ -43,10 +53,19 @@ UNWATCHED = _Unwatched()
 class StepRunner:
     """Carries out one work item: dispatch a step attempt, resume, or time something out."""
 
-    def __init__(self, runs: RunService, tasks: TaskRegistry, services: Any = None) -> None:
-        self.runs = runs
+    def __init__(
+        self,
+        attempts: Attempts,
+        tasks: TaskRegistry,
+        agents: AgentPort,
+        limits: Limits,
+    ) -> None:
+        self.attempts = attempts
+        self.ledger = attempts.ledger
         self.tasks = tasks
-        self.services = services
+        self.agents = agents
+        self.limits = limits
+        self.clock = attempts.ledger.lifecycle.clock
 
     def process(
         self, item: WorkItem, worker: str | None = None, watch: HandlerWatch = UNWATCHED
@@ -55,47 +74,47 @@ class StepRunner:
         if item.kind == WorkKind.DISPATCH:
             self._dispatch(item, worker, watch)
         elif item.kind == WorkKind.RESUME:
-            self.runs.resume(item)
+            self.attempts.resume(item)
         elif item.kind == WorkKind.STEP_TIMEOUT:
-            self.runs.time_out_attempt(item)
+            self.attempts.time_out(item)
         elif item.kind == WorkKind.RUN_TIMEOUT:
-            self.runs.time_out_run(item.run_id)
+            self.attempts.time_out_run(item.run_id)
 
     def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:
         if item.redelivered:
-            self.runs.recover_attempt(item)
-        fired = self.runs.begin_attempt(item, worker)
-        pending = fired.instance.context.get("pending") if fired else None
-        if not pending or pending["status"] != "running":
+            self.attempts.recover(item)
+        fired = self.attempts.begin(item, worker)
+        record = self.attempts.current(item, fired.instance) if fired else None
+        if record is None or record.status != StepStatus.RUNNING:
             return
         run = fired.instance
-        template = self.runs.template(run)
+        template = self.ledger.template(run)
         step = template.step(item.step)
+        state = self.ledger.state(run)
         try:
-            params = resolve(step.params, rundata.view(run.id, run.agent_id, template, run.context))
+            params = resolve(step.params, state.view(run_view(run, template)))
         except PathError as error:
-            self.runs.fail_attempt(item, PATH_FAILURE, str(error))
+            self.attempts.fail(item, PATH_FAILURE, str(error))
             return
         # The step's timeout timer is due when the attempt started plus the timeout.
-        started = rundata.step_record(run.context, step.name)["attempts"][-1]["started_at"]
+        started = record.attempts[-1].started_at
         deadline = started + step.timeout if step.timeout else None
-        clock = self.runs.lifecycle.clock
         context = TaskContext(
             params,
             run.id,
-            step.name,
+            item.step,
             item.attempt,
-            run.context["input"],
+            state.input,
             run.agent_id,
-            None if deadline is None else max(0.0, deadline - clock.now()),
-            self.services,
+            None if deadline is None else max(0.0, deadline - self.clock.now()),
+            self.agents,
         )
         with watch.running(deadline):
             result = self._run_handler(step.task, context)
-        if deadline is not None and clock.now() >= deadline:
+        if deadline is not None and self.clock.now() >= deadline:
             # Too late, whatever the result: the timeout decides, whether or not its timer
             # has been handled yet (it finds the attempt settled if not).
-            self.runs.time_out_attempt(item)
+            self.attempts.time_out(item)
             return
         self._settle(item, result)
 
@@ -117,26 +136,26 @@ class StepRunner:
         try:
             outcome = self._outcome(result)
         except InvalidRequest as problem:
-            self.runs.fail_attempt(item, INVALID_OUTPUT, problem.message)
+            self.attempts.fail(item, INVALID_OUTPUT, problem.message)
             return
         except Exception as error:  # garbage whose inspection itself raises
-            self.runs.fail_attempt(item, INVALID_OUTPUT, f"the task returned {_describe(error)}")
+            self.attempts.fail(item, INVALID_OUTPUT, f"the task returned {_describe(error)}")
             return
         if isinstance(outcome, TaskError):
-            self.runs.fail_attempt(item, outcome.name, outcome.message)
+            self.attempts.fail(item, outcome.name, outcome.message)
         elif isinstance(outcome, Suspend):
-            self.runs.suspend_attempt(item, outcome.agent_id, outcome.request)
+            self.attempts.suspend(item, outcome.agent_id, outcome.request)
         elif isinstance(outcome, Sleep):
-            self.runs.sleep_attempt(item, outcome.seconds, outcome.output)
+            self.attempts.sleep(item, outcome.seconds, outcome.output)
         else:
-            self.runs.succeed_attempt(item, outcome)
+            self.attempts.succeed(item, outcome)
 
     def _outcome(self, result: Any) -> Any:
         """The handler's result checked: JSON output, or a well-formed TaskError, Suspend, Sleep.
 
         Raises InvalidRequest naming what is wrong with it.
         """
-        limits = self.runs.lifecycle.limits
+        limits = self.limits
         if isinstance(result, TaskError):
             return result
         if isinstance(result, Suspend):

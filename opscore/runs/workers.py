@@ -23,7 +23,7 @@ from loguru import logger
 from .. import metrics
 from ..clock import SystemClock
 from ..store.work import WorkItem, WorkQueue
-from .runner import StepRunner
+from .dispatcher import StepRunner
 
 CLAIM_WAIT = 0.5
 RENEW_EVERY = 15.0  # well inside the SQL queue's 60 s lease

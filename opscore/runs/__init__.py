@@ -1,0 +1,25 @@
+"""Workflow runs: their typed state, the planner that decides each change, the service
+callers use, the attempt reports workers send, the dispatcher and the worker pool."""
+
+from .attempts import Attempts
+from .dispatcher import StepRunner
+from .planner import Planner, RunPlan
+from .service import RunService
+from .state import Attempt, Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
+from .workers import WorkerPool
+
+__all__ = [
+    "Attempt",
+    "Attempts",
+    "Failure",
+    "Outcome",
+    "Planner",
+    "RunPlan",
+    "RunService",
+    "RunState",
+    "RunStatus",
+    "StepRecord",
+    "StepRunner",
+    "StepStatus",
+    "WorkerPool",
+]
