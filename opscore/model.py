@@ -182,6 +182,16 @@ class TransitionRecord:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One more instance written in the same commit as another: its new state, the revision
+    it must still be at, and its transition record (a run's bound agent moving with it)."""
+
+    instance: Instance
+    expected_revision: int
+    record: TransitionRecord
+
+
+@dataclass(frozen=True)
 class IdempotencyRecord:
     """The first answer given to a request sent with an Idempotency-Key."""
 

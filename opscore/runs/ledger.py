@@ -2,7 +2,8 @@
 
 A change of a run goes through `RunLedger.commit`: the lifecycle re-reads the run under
 its lock, a planner turns it (and its `RunState`) into a `RunPlan`, and the plan is
-committed with its history record and the work that follows in one step. States are
+committed with its history record, the work that follows and, when the run ends, its
+bound agent's event, in one step. States are
 parsed from JSON once per committed revision and kept in a small cache, so the hot path
 never parses its own writes again.
 """
@@ -13,22 +14,24 @@ from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
 
-from loguru import logger
-
-from ..definitions.workflow.template import CANCELLED, FAILED, SUCCEEDED, WorkflowTemplate
-from ..errors import OpsCoreError
+from ..definitions.workflow.template import WorkflowTemplate
 from ..model import Instance
 from ..services.agents import AgentService
 from ..services.idempotency import IdempotentRequest
-from ..services.lifecycle import Fired, Lifecycle, Plan
+from ..services.lifecycle import Fired, Lifecycle, LinkedEvent, Plan
 from .metrics import observe
 from .planner import RunPlan
-from .state import RunState
+from .state import RunState, RunStatus
 
 KIND = "run"
 CACHED_STATES = 4096
 
 RunPlanner = Callable[[Instance, RunState], RunPlan | None]
+
+
+def bound_event(run_id: str, agent_id: str, event: str, *, required: bool = False) -> LinkedEvent:
+    """A bound agent's event, fired in the run's own commit (data: the run's id)."""
+    return LinkedEvent("agent", agent_id, event, {"run_id": run_id}, required=required)
 
 
 class RunLedger:
@@ -79,6 +82,7 @@ class RunLedger:
                 made.work,
                 notes=made.notes,
                 waiting_for=made.state.waiting_for(),
+                linked=self._released(run, made.ends),
             )
 
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency)
@@ -87,36 +91,25 @@ class RunLedger:
         return self.settled(fired)
 
     def settled(self, fired: Fired | None) -> Fired | None:
-        """After a commit: count what happened; a run that just ended tells its agent."""
+        """After a commit: count what happened; an agent it ended closes its sessions."""
         if fired is None:
             return None
         observe(fired, self.state(fired.previous), self.state(fired.instance))
-        if fired.record is None or fired.previous.state == fired.instance.state:
-            return fired
-        binding = self.template(fired.instance).agent
-        event = {
-            SUCCEEDED: binding.on_success,
-            FAILED: binding.on_failure,
-            CANCELLED: binding.on_cancel,
-        }.get(fired.instance.state)
-        if event and fired.instance.agent_id:
-            self.agent_event(fired.instance, event)
+        for linked in fired.linked:
+            self.agents.close_sessions_if_ended(linked)
         return fired
 
-    def agent_event(self, run: Instance, event: str) -> str | None:
-        """Fire a bound agent event; returns why it was refused, if it was."""
-        try:
-            self.agents.fire_event(run.agent_id, event, {"run_id": run.id})
-        except OpsCoreError as error:
-            logger.warning(
-                "run {run_id} could not fire {event} on agent {agent_id}: {error}",
-                run_id=run.id,
-                event=event,
-                agent_id=run.agent_id,
-                error=error.message,
-            )
-            return error.message
-        return None
+    def _released(self, run: Instance, ends: RunStatus | None) -> tuple[LinkedEvent, ...]:
+        """The bound agent's event for a run that ends (in the same commit as the run)."""
+        if ends is None or run.agent_id is None:
+            return ()
+        binding = self.template(run).agent
+        event = {
+            RunStatus.SUCCEEDED: binding.on_success,
+            RunStatus.FAILED: binding.on_failure,
+            RunStatus.CANCELLED: binding.releases_on_cancel,
+        }[ends]
+        return (bound_event(run.id, run.agent_id, event),) if event else ()
 
     def _remember(self, key: tuple[str, int], state: RunState) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ from ..definitions.workflow.template import FAILED, SUCCEEDED, Step, StepKind, W
 from ..errors import EventNotAllowed
 from ..model import Instance
 from ..store.work import WorkItem, WorkKind
-from .state import Failure, Outcome, RunState, StepRecord, StepStatus
+from .state import Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
 
 NO_CHOICE = Failure("States.NoChoiceMatched", "no rule held and no default")
 MESSAGE_KEPT = 2000
@@ -33,6 +33,7 @@ class RunPlan:
     data: Mapping[str, Any] = field(default_factory=dict)
     work: list[WorkItem] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    ends: RunStatus | None = None  # how the run ends with this change, if it does
 
 
 def work_for(kind: WorkKind, run: Instance, path: str, record: StepRecord, due: float) -> WorkItem:
@@ -136,7 +137,7 @@ class Planner:
         data = {"step": path, "error": error}
         if decision.catch is not None:
             return self._go(run, state, f"catch_{decision.catch}", decision.catch, None, path, data)
-        return RunPlan(state, "fail", data)
+        return RunPlan(state, "fail", data, ends=RunStatus.FAILED)
 
     def _retry(
         self,
@@ -170,7 +171,8 @@ class Planner:
         if dest is None:
             record = record.ended(now, Outcome.FAILED, error=NO_CHOICE)
             state = state.with_step(step.name, record).failed(NO_CHOICE.at(step.name))
-            return RunPlan(state, "fail", {"step": step.name, "error": NO_CHOICE.name})
+            data = {"step": step.name, "error": NO_CHOICE.name}
+            return RunPlan(state, "fail", data, ends=RunStatus.FAILED)
         record = record.ended(now, Outcome.SUCCEEDED, output={"next": dest})
         return self._go(
             run, state.with_step(step.name, record), f"choose_{dest}", dest, None, step.name
@@ -181,7 +183,7 @@ class Planner:
         record = state.pending(run.state)
         if record is not None:
             state = state.with_step(run.state, record.cancelled(self.clock.now()))
-        return RunPlan(state, "cancel")
+        return RunPlan(state, "cancel", ends=RunStatus.CANCELLED)
 
     def redriven(self, run: Instance, state: RunState, allowed: tuple[str, ...]) -> RunPlan:
         """Restart a failed run at the step that failed; earlier outputs stay."""
@@ -200,7 +202,7 @@ class Planner:
                 run.state, record.ended(self.clock.now(), Outcome.FAILED, error=failure)
             )
         state = state.failed(failure.at(run.state))
-        return RunPlan(state, "fail", {"step": run.state, "error": error})
+        return RunPlan(state, "fail", {"step": run.state, "error": error}, ends=RunStatus.FAILED)
 
     def _go(
         self,
@@ -215,9 +217,9 @@ class Planner:
         """Fire `event` into `dest`: a step (queued), `succeeded` or `failed`."""
         data = data or {"step": path}
         if dest == FAILED:
-            return RunPlan(state, event, data)
+            return RunPlan(state, event, data, ends=RunStatus.FAILED)
         if dest == SUCCEEDED:
-            return RunPlan(state.succeeded(output), event, data)
+            return RunPlan(state.succeeded(output), event, data, ends=RunStatus.SUCCEEDED)
         state, work = self._enter(run, state, dest)
         return RunPlan(state, event, data, [work])
 

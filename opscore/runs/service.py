@@ -18,7 +18,6 @@ from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..engine.diagram import mermaid
 from ..errors import (
     AgentEnded,
-    EventNotAllowed,
     InvalidRequest,
     MachineNotFound,
     StepNotWaiting,
@@ -26,11 +25,11 @@ from ..errors import (
 from ..model import Instance, Page, Query, TransitionRecord
 from ..services.agents import AgentService
 from ..services.idempotency import IdempotentRequest
-from ..services.lifecycle import Fired, Lifecycle, new_id
+from ..services.lifecycle import Fired, Lifecycle, LinkedEvent, new_id
 from ..services.validation import check_json, check_json_object
 from ..store.work import WorkItem, WorkKind
 from .diagram import run_path
-from .ledger import KIND, RunLedger
+from .ledger import KIND, RunLedger, bound_event
 from .planner import Planner, RunPlan
 from .state import RunState, StepStatus
 
@@ -87,7 +86,12 @@ class RunService:
         input_data = check_json_object(input_data, "input", self.lifecycle.limits)
         self._check_input(definition, input_data)
         if agent_id is not None:
-            self._check_agent(agent_id, template.agent.on_start)
+            self._check_agent(agent_id)
+        elif template.needs_agent:
+            raise InvalidRequest(
+                f"workflow '{workflow}' acts on the run's agent: start it with agent_id",
+                "agent_id",
+            )
         run_id = new_id()
         state, first = self.planner.first(run_id, RunState(input_data), template.start)
         work = [first]
@@ -102,11 +106,8 @@ class RunService:
             context=state.to_json(),
             idempotency=idempotency,
             work=lambda _: work,
+            linked=self._bound_start(run_id, agent_id, template),
         )
-        if agent_id is not None and template.agent.on_start:
-            refused = self.ledger.agent_event(run, template.agent.on_start)
-            if refused:
-                self.fail_run(run_id, "Agent.EventRefused", refused)
         return run
 
     def get(self, run_id: str) -> Instance:
@@ -214,10 +215,16 @@ class RunService:
                 "input",
             )
 
-    def _check_agent(self, agent_id: str, on_start: str | None) -> None:
+    def _check_agent(self, agent_id: str) -> None:
         agent = self.agents.get(agent_id)
         if self.lifecycle.is_final(agent):
             raise AgentEnded(agent_id, agent.state)
-        allowed = self.agents.allowed_events(agent)
-        if on_start and on_start not in allowed:
-            raise EventNotAllowed(on_start, agent.state, allowed)
+
+    @staticmethod
+    def _bound_start(
+        run_id: str, agent_id: str | None, template: WorkflowTemplate
+    ) -> tuple[LinkedEvent, ...]:
+        """The bound agent's `on_start`, in the run's creating commit: refused, no run."""
+        if agent_id is None or not template.agent.on_start:
+            return ()
+        return (bound_event(run_id, agent_id, template.agent.on_start, required=True),)

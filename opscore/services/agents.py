@@ -77,9 +77,13 @@ class AgentService:
             if_match=if_match,
             idempotency=idempotency,
         )
-        if self.lifecycle.is_final(fired.instance):
-            self.sessions.close_for_agent(agent_id, reason=f"agent {fired.record.event}")
+        self.close_sessions_if_ended(fired)
         return fired
+
+    def close_sessions_if_ended(self, fired: Fired) -> None:
+        """An agent that an event moved into a final state closes its open sessions."""
+        if fired.record is not None and self.lifecycle.is_final(fired.instance):
+            self.sessions.close_for_agent(fired.instance.id, reason=f"agent {fired.record.event}")
 
     def history(
         self, agent_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100

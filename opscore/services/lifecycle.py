@@ -23,7 +23,7 @@ from ..errors import (
     UnknownEvent,
 )
 from ..logs import info_fields
-from ..model import EMPTY, Instance, Page, Query, TransitionRecord
+from ..model import EMPTY, Change, Instance, Page, Query, TransitionRecord
 from ..store import Store
 from ..store.work import WorkItem
 from .idempotency import IdempotentRequest
@@ -48,6 +48,22 @@ class Fired:
     instance: Instance
     record: TransitionRecord | None
     notes: tuple[TransitionRecord, ...] = ()
+    linked: tuple[Fired, ...] = ()  # events fired on other instances in the same commit
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedEvent:
+    """An event to fire on another instance in the same commit (a run's bound agent).
+
+    When it is refused, a `required` one refuses the whole change; any other is left out
+    and logged, and the change commits without it.
+    """
+
+    kind: str
+    instance_id: str
+    event: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    required: bool = False
 
 
 @dataclass(slots=True)
@@ -62,6 +78,7 @@ class Plan:
     notes: Sequence[Mapping[str, Any]] = ()
     # With a new context: the agent whose report the instance now waits for, if any.
     waiting_for: str | None = None
+    linked: Sequence[LinkedEvent] = ()
 
 
 Planner = Callable[[Instance], Plan | None]
@@ -98,9 +115,11 @@ class Lifecycle:
         instance_id: str | None = None,
         idempotency: IdempotentRequest | None = None,
         work: Callable[[Instance], Sequence[WorkItem]] | None = None,
+        linked: Sequence[LinkedEvent] = (),
         **attributes: Any,
     ) -> Instance:
-        """Store a new instance in its machine's initial state, pinned to the latest version."""
+        """Store a new instance in its machine's initial state, pinned to the latest version,
+        with the `linked` events fired on other instances in the same step."""
         definition = self.engine.definitions.get(machine)
         if definition.kind != MACHINE_KIND_OF[kind]:
             raise InvalidRequest(
@@ -117,11 +136,20 @@ class Lifecycle:
             **attributes,
         )
         record = idempotency.record(instance, now) if idempotency else None
-        self.store.insert(instance, record, work(instance) if work else ())
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            fired = self._linked(linked)
+            try:
+                self.store.insert(instance, record, work(instance) if work else (), _changes(fired))
+            except RevisionConflict:  # a linked instance changed meanwhile: fire on it again
+                if attempt + 1 == MAX_CONFLICT_RETRIES:
+                    raise
+                continue
+            break
         info_fields(
             f"{kind} {instance.id} created in {instance.state}",
             {"state": instance.state, "machine": instance.machine, f"{kind}_id": instance.id},
         )
+        self._log_linked(fired)
         return instance
 
     def fire(
@@ -165,6 +193,7 @@ class Lifecycle:
                 if plan is None:
                     return None
                 fired = self._apply(previous, plan)
+                fired.linked = self._linked(plan.linked)
                 kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
                 try:
                     self.store.commit(
@@ -174,6 +203,7 @@ class Lifecycle:
                         kept,
                         plan.work,
                         fired.notes,
+                        _changes(fired.linked),
                     )
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
@@ -183,6 +213,7 @@ class Lifecycle:
                 self._log_note(fired.instance, note)
             if fired.record is not None:
                 self._log(fired.instance, fired.record)
+            self._log_linked(fired.linked)
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -204,6 +235,30 @@ class Lifecycle:
             metrics.rejected_events.labels(previous.kind, previous.machine, reason).inc()
             raise
         return Fired(previous, instance, record, notes)
+
+    def _linked(self, events: Sequence[LinkedEvent]) -> tuple[Fired, ...]:
+        """The linked events fired (uncommitted) on their instances as they are now."""
+        fired = []
+        for linked in events:
+            other = self.store.get(linked.kind, linked.instance_id)
+            try:
+                fired.append(self._apply(other, Plan(linked.event, linked.data)))
+            except (TransitionError, ActionFailed) as error:
+                if linked.required:
+                    raise
+                logger.warning(
+                    "{kind} {instance_id} refused {event} (left out of the change): {error}",
+                    kind=linked.kind,
+                    instance_id=linked.instance_id,
+                    event=linked.event,
+                    error=error.message,
+                )
+        return tuple(fired)
+
+    def _log_linked(self, fired: Sequence[Fired]) -> None:
+        for change in fired:
+            if change.record is not None:
+                self._log(change.instance, change.record)
 
     def history(
         self, kind: str, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
@@ -245,6 +300,11 @@ class Lifecycle:
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
         fields = {"run_id": instance.id, "agent_id": instance.agent_id, **note.data}
         logger.info("run {run_id} step {step} attempt {attempt} {status}", **fields)
+
+
+def _changes(fired: Sequence[Fired]) -> tuple[Change, ...]:
+    """The store's view of linked events: each instance, its revision before, its record."""
+    return tuple(Change(f.instance, f.previous.revision, f.record) for f in fired if f.record)
 
 
 def _note(instance: Instance, note: Mapping[str, Any], now: float) -> TransitionRecord:

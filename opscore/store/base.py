@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from ..model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from .work import WorkItem, WorkQueue
 
 
@@ -15,7 +15,8 @@ class Store(Protocol):
     `commit` writes the new instance, its transition record and the idempotency record
     of the request that caused it in one step, or nothing: it raises RevisionConflict
     when the stored revision is not `expected_revision`, and IdempotencyKeyTaken when
-    the idempotency key was committed first by someone else.
+    the idempotency key was committed first by someone else. `also` names more instances
+    changed in the same step (each with its own revision check and record).
     """
 
     kind: str
@@ -30,6 +31,7 @@ class Store(Protocol):
         instance: Instance,
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
+        also: Sequence[Change] = (),
     ) -> None:
         """Add a new instance and admit its first work (AlreadyExists, QueueFull: nothing)."""
 
@@ -50,6 +52,7 @@ class Store(Protocol):
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
+        also: Sequence[Change] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record, queue `work`, add feed-only `notes`.
 

@@ -105,7 +105,7 @@ def test_metrics_count_http_requests_by_route_and_status(client):
 
 
 def test_metrics_show_the_queue_depth(client, core):
-    core.runs.start("review_document", {"document": "x"})
+    core.runs.start("fetch_report", {"url": "http://127.0.0.1:9/report"})
     assert metric(client, "opscore_queue_depth") == 1.0
 
 

@@ -82,7 +82,9 @@ def test_start_with_wait_exits_8_at_its_deadline(cli, helper, monkeypatch):
 def test_start_reads_the_input_from_a_file(cli, api, tmp_path):
     source = tmp_path / "input.json"
     source.write_text('{"document": "Q3 plan", "priority": "high"}')
-    run_id = started_id(cli("runs", "start", "review_document", "--input", f"@{source}"))
+    api.agents.register("reader")
+    started = cli("runs", "start", "review_document", "--input", f"@{source}", "--agent", "reader")
+    run_id = started_id(started)
     assert api.runs.get(run_id)["input"] == {"document": "Q3 plan", "priority": "high"}
 
 

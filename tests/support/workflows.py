@@ -59,6 +59,18 @@ def add_workflow(workflow_core, callbacks):
 
 
 @pytest.fixture
+def add_template(workflow_core, callbacks):
+    """Add a workflow template written in YAML (it must load without problems)."""
+
+    def add(text: str) -> None:
+        result = load_text(text, "template.yaml", callbacks, task_types=workflow_core.tasks)
+        assert result.problems == []
+        workflow_core.definitions.add(result.definition)
+
+    return add
+
+
+@pytest.fixture
 def clock():
     return ManualClock()
 

@@ -11,7 +11,7 @@ from itertools import islice
 from ...clock import Clock, SystemClock
 from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
-from ...model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .queue import MemoryWorkQueue
 
@@ -56,6 +56,7 @@ class MemoryStore:
         instance: Instance,
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
+        also: Sequence[Change] = (),
     ) -> None:
         """Add a new instance and admit its first work; on AlreadyExists or QueueFull, nothing."""
         with self._lock:
@@ -64,10 +65,15 @@ class MemoryStore:
                 raise AlreadyExists(instance.kind, instance.id)
             if idempotency is not None and self._live_idempotency(idempotency.key):
                 raise IdempotencyKeyTaken(idempotency.key)
+            for change in also:
+                self._check_revision(change.instance, change.expected_revision)
             if work:
                 self.queue.admit(work)
             self._keep_idempotency(idempotency)
             table[instance.id] = instance
+            for change in also:
+                self._write(change.instance, change.record)
+        self._wake_followers(bool(also))
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""
@@ -97,35 +103,51 @@ class MemoryStore:
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
+        also: Sequence[Change] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record and queue its follow-up work, atomically."""
         with self._lock:
-            table = self._instances.get(instance.kind, {})
-            current = table.get(instance.id)
-            if current is None:
-                raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
-            if current.revision != expected_revision:
-                raise RevisionConflict(instance.id, expected_revision)
+            self._check_revision(instance, expected_revision)
+            for change in also:
+                self._check_revision(change.instance, change.expected_revision)
             if idempotency is not None and self._live_idempotency(idempotency.key):
                 raise IdempotencyKeyTaken(idempotency.key)
             self._keep_idempotency(idempotency)
-            table[instance.id] = instance
-            if record is not None:
-                record.gid = next(self._gids)
-                history = self._histories.get(instance.id)
-                if history is None:
-                    history = self._histories[instance.id] = deque(maxlen=self.history_cap)
-                history.append(record)
-                self._feed.append(record)
+            self._write(instance, record)
+            for change in also:
+                self._write(change.instance, change.record)
             for note in notes:
                 note.gid = next(self._gids)
                 self._feed.append(note)
             if work:
                 self.queue.offer(work)
-        if self._following and (record is not None or notes):
+        self._wake_followers(record is not None or bool(notes) or bool(also))
+        return record
+
+    def _check_revision(self, instance: Instance, expected: int) -> None:
+        """NotFound or RevisionConflict unless `instance` is stored at revision `expected`."""
+        current = self._instances.get(instance.kind, {}).get(instance.id)
+        if current is None:
+            raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
+        if current.revision != expected:
+            raise RevisionConflict(instance.id, expected)
+
+    def _write(self, instance: Instance, record: TransitionRecord | None) -> None:
+        """Replace the instance and append its record to its history and the feed (lock held)."""
+        self._instances[instance.kind][instance.id] = instance
+        if record is None:
+            return
+        record.gid = next(self._gids)
+        history = self._histories.get(instance.id)
+        if history is None:
+            history = self._histories[instance.id] = deque(maxlen=self.history_cap)
+        history.append(record)
+        self._feed.append(record)
+
+    def _wake_followers(self, fed: bool) -> None:
+        if fed and self._following:
             with self._fed:
                 self._fed.notify_all()
-        return record
 
     def history(
         self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100

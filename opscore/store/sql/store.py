@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ...clock import Clock, SystemClock
 from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
-from ...model import IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .engine import reading, writing
 from .queue import SqlWorkQueue
@@ -65,9 +65,12 @@ class SqlStore:
         instance: Instance,
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
+        also: Sequence[Change] = (),
     ) -> None:
         """Add a new instance and admit its first work; on AlreadyExists or QueueFull, nothing."""
         with writing(self.engine) as conn:
+            for change in also:
+                self._replace(conn, change.instance, change.expected_revision, change.record)
             found = conn.execute(
                 select(instances.c.id).where(
                     instances.c.kind == instance.kind, instances.c.id == instance.id
@@ -87,6 +90,8 @@ class SqlStore:
                     insert(capabilities),
                     [{"instance_id": instance.id, "capability": c} for c in instance.capabilities],
                 )
+        if also:
+            self._wake_followers()
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""
@@ -150,39 +155,55 @@ class SqlStore:
         idempotency: IdempotencyRecord | None = None,
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
+        also: Sequence[Change] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record and queue its follow-up work, atomically."""
         with writing(self.engine) as conn:
-            changed = conn.execute(
-                UPDATE_INSTANCE,
-                {
-                    "of_kind": instance.kind,
-                    "of_id": instance.id,
-                    "expected_revision": expected_revision,
-                    "state": instance.state,
-                    "revision": instance.revision,
-                    "seq": instance.seq,
-                    "updated_at": instance.updated_at,
-                    "metadata": dict(instance.metadata),
-                    "context": dict(instance.context),
-                    "waiting_for": instance.waiting_for,
-                },
-            )
-            if changed.rowcount == 0:
-                self._missing_or_conflict(conn, instance, expected_revision)
+            self._replace(conn, instance, expected_revision, record)
+            for change in also:
+                self._replace(conn, change.instance, change.expected_revision, change.record)
             self._keep_idempotency(conn, idempotency)
-            if record is not None:
-                record.gid = self._append(conn, record)
             for note in notes:
                 note.gid = self._append(conn, note)
             if work:
                 self.queue.offer_in(conn, work)
         if work:
             self.queue.wake()
-        if record is not None or notes:
-            with self._fed:
-                self._fed.notify_all()
+        if record is not None or notes or also:
+            self._wake_followers()
         return record
+
+    def _replace(
+        self,
+        conn: Connection,
+        instance: Instance,
+        expected_revision: int,
+        record: TransitionRecord | None,
+    ) -> None:
+        """Within `conn`'s transaction: update the row if still at `expected_revision`."""
+        changed = conn.execute(
+            UPDATE_INSTANCE,
+            {
+                "of_kind": instance.kind,
+                "of_id": instance.id,
+                "expected_revision": expected_revision,
+                "state": instance.state,
+                "revision": instance.revision,
+                "seq": instance.seq,
+                "updated_at": instance.updated_at,
+                "metadata": dict(instance.metadata),
+                "context": dict(instance.context),
+                "waiting_for": instance.waiting_for,
+            },
+        )
+        if changed.rowcount == 0:
+            self._missing_or_conflict(conn, instance, expected_revision)
+        if record is not None:
+            record.gid = self._append(conn, record)
+
+    def _wake_followers(self) -> None:
+        with self._fed:
+            self._fed.notify_all()
 
     def history(
         self, instance_id: str, since_seq: int = 0, offset: int = 0, limit: int = 100
