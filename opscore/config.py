@@ -17,6 +17,7 @@ DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0  # seconds an Idempotency-Key answer is ke
 MAX_JSON_BYTES = 64 * 1024  # largest stored JSON document (metadata, data, input, output)
 DEFAULT_QUEUE_CAPACITY = 1000  # work items ready or running at once
 DEFAULT_WORKERS = 4  # step worker threads per process
+DEFAULT_WORK_LEASE = 60.0  # seconds a SQL queue's claim lasts unless its worker renews it
 
 
 class ConfigError(ValueError):
@@ -74,6 +75,7 @@ class Settings:
     threads: int = 8
     workers: int = DEFAULT_WORKERS
     queue_capacity: int = DEFAULT_QUEUE_CAPACITY
+    work_lease: float = DEFAULT_WORK_LEASE
     database_url: str = "sqlite:///var/opscore.db"
     sqlite_synchronous: str = "FULL"
     processes: int = 0
@@ -126,6 +128,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "threads": _positive_int,
     "workers": int,
     "queue_capacity": _positive_int,
+    "work_lease": _positive_float,
     "processes": int,
     "max_streams": _positive_int,
     "migrate_on_start": _boolean,

@@ -45,7 +45,7 @@ class OpsCore:
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
         self.runs = RunService.build(self.lifecycle, self.agents, rng)
-        self.attempts = Attempts(self.runs.ledger, self.runs.planner, self.runs.fail_run)
+        self.attempts = Attempts(self.runs)
         self.runner = StepRunner(self.attempts, tasks, self.agents, limits)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None
@@ -119,7 +119,12 @@ def open_store(settings: Settings, clock: Clock) -> Store:
             "run `opscore db upgrade` (make run does)"
         )
     return SqlStore(
-        engine, settings.history_cap, settings.idempotency_ttl, clock, settings.queue_capacity
+        engine,
+        settings.history_cap,
+        settings.idempotency_ttl,
+        clock,
+        settings.queue_capacity,
+        settings.work_lease,
     )
 
 

@@ -16,7 +16,7 @@ T = TypeVar("T")
 class Instance:
     """One agent, session or run: its pinned machine, current state and attributes.
 
-    `waiting_for` is the agent a run's current step waits on for a report (None otherwise);
+    `waiting_for` names the agents whose reports a run's steps wait for (none otherwise);
     the run service sets it with the context it commits, and stores index it.
 
     Treat it as immutable: a change makes a new Instance with `evolve`, so readers
@@ -58,7 +58,7 @@ class Instance:
         capabilities: Sequence[str] = (),
         metadata: Mapping[str, Any] = EMPTY,
         context: Mapping[str, Any] = EMPTY,
-        waiting_for: str | None = None,
+        waiting_for: tuple[str, ...] = (),
     ) -> None:
         self.id = id
         self.kind = kind
@@ -222,7 +222,7 @@ class Query:
             and (self.machine is None or instance.machine == self.machine)
             and (self.agent_id is None or instance.agent_id == self.agent_id)
             and (self.capability is None or self.capability in instance.capabilities)
-            and (self.waiting_for is None or instance.waiting_for == self.waiting_for)
+            and (self.waiting_for is None or self.waiting_for in instance.waiting_for)
         )
 
 

@@ -17,21 +17,57 @@ from . import errors
 from .http import json_response
 
 
-class InstanceIdConverter(BaseConverter):
+class LimitedConverter(BaseConverter):
+    """A path parameter with a length limit, checked after routing (see below)."""
+
+    max_length: int
+
+    def too_long(self, value: str) -> str | None:
+        """Why `value` passes the limit, if it does."""
+        if len(value) > self.max_length:
+            return f"is {len(value)} characters; the limit is {self.max_length}"
+        return None
+
+
+class InstanceIdConverter(LimitedConverter):
     """`<id:agent_id>`: an agent, session or run id (any segment routes; limits are checked)."""
 
     max_length = ID_MAX
     pattern = ID_PATTERN.pattern
 
 
-class NameConverter(BaseConverter):
+class NameConverter(LimitedConverter):
     """`<name:step>`: a machine, workflow or step name."""
 
     max_length = NAME_MAX
     pattern = NAME_PATTERN
 
 
-CONVERTERS: dict[str, type[BaseConverter]] = {"id": InstanceIdConverter, "name": NameConverter}
+_SEGMENT = NAME_PATTERN.strip("^$")
+
+
+class StepPathConverter(LimitedConverter):
+    """`<step:step>`: a step's name, or its path inside branches and map items
+    (`fan_out/research/search`, `each_doc/3/summarize`); each part is a name's length."""
+
+    regex = "[^/].*?"  # like werkzeug's `path`: segments with slashes between them
+    part_isolating = False
+    max_length = 512
+    pattern = f"^{_SEGMENT}(/({_SEGMENT}|[0-9]+)/{_SEGMENT})*$"
+
+    def too_long(self, value: str) -> str | None:
+        """The path, or one of its parts, passes its limit."""
+        longest = max(value.split("/"), key=len)
+        if len(longest) > NAME_MAX:
+            return f"is {len(longest)} characters; the limit is {NAME_MAX}"
+        return super().too_long(value)
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "id": InstanceIdConverter,
+    "name": NameConverter,
+    "step": StepPathConverter,
+}
 
 
 def parameter_schema(converter: Any) -> dict[str, Any]:
@@ -56,21 +92,22 @@ def reject_overlong_path_parameters() -> Any:
     if request.url_rule is None or not request.view_args:
         return None
     converters = _converters_of(request.url_rule)
-    problems = {
-        name: [f"is {len(value)} characters; the limit is {converters[name].max_length}"]
+    reasons = {
+        name: converters[name].too_long(value)
         for name, value in request.view_args.items()
-        if name in converters and len(value) > converters[name].max_length
+        if name in converters
     }
+    problems = {name: [reason] for name, reason in reasons.items() if reason}
     if not problems:
         return None
     message = "; ".join(f"{name} {lines[0]}" for name, lines in problems.items())
     return json_response(errors.error_body(422, message, {"path": problems}), 422)
 
 
-def _converters_of(rule: Any) -> dict[str, BaseConverter]:
+def _converters_of(rule: Any) -> dict[str, LimitedConverter]:
     """The rule's parameters that one of our converters routes."""
     return {
         name: converter
         for name, converter in rule._converters.items()  # as flask-smorest reads them too
-        if isinstance(converter, tuple(CONVERTERS.values()))
+        if isinstance(converter, LimitedConverter)
     }

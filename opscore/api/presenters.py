@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
 from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus
+from ..runs.paths import SEPARATOR
 
 
 def timestamp(epoch: float) -> str:
@@ -136,14 +138,39 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
     return shown
 
 
-def _step(path: str, record: StepRecord) -> dict[str, Any]:
-    return {
+def _step(path: str, record: StepRecord, state: RunState) -> dict[str, Any]:
+    shown = {
         "name": path,
         "status": str(record.status),
         "attempts": [_attempt(a) for a in record.attempts],
         "output": record.output,
         "error": record.error.to_json() if record.error else None,
     }
+    if record.child is not None:
+        shown["child_run_id"] = record.child
+    branches = state.branches_of(path)
+    if branches:
+        counts = Counter(str(b.status) for b in branches.values())
+        shown["branches"] = {"total": len(record.items) if record.items else len(branches)}
+        shown["branches"].update(counts)
+    return shown
+
+
+def _steps(template: WorkflowTemplate, state: RunState) -> list[dict[str, Any]]:
+    """Top-level steps in template order, each followed by the steps inside its branches."""
+    inner = sorted((p for p in state.steps if SEPARATOR in p), key=_natural)
+    shown = []
+    for name in template.steps:
+        if name in state.steps:
+            shown.append(_step(name, state.steps[name], state))
+            prefix = name + SEPARATOR
+            shown += [_step(p, state.steps[p], state) for p in inner if p.startswith(prefix)]
+    return shown
+
+
+def _natural(path: str) -> list[tuple[int, int | str]]:
+    """Sort key that puts map item 10 after item 9."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in path.split(SEPARATOR)]
 
 
 def run(instance: Instance, template: WorkflowTemplate, state: RunState) -> dict[str, Any]:
@@ -161,7 +188,8 @@ def run(instance: Instance, template: WorkflowTemplate, state: RunState) -> dict
         "input": dict(state.input),
         "output": state.output,
         "error": state.error.to_json() if state.error else None,
-        "steps": [_step(name, state.steps[name]) for name in template.steps if name in state.steps],
+        "steps": _steps(template, state),
+        "parent": state.parent.to_json() if state.parent else None,
         "created_at": timestamp(instance.created_at),
         "updated_at": timestamp(instance.updated_at),
         "revision": instance.revision,

@@ -86,11 +86,31 @@ class AttemptSchema(Schema):
 
 
 class StepStateSchema(Schema):
-    name = fields.String(required=True)
+    name = fields.String(
+        required=True,
+        metadata={
+            "description": "The step's path: `fetch`, `fan_out/research/search`, `each/3/x`."
+        },
+    )
     status = fields.String(required=True, allow_none=True)
     attempts = fields.List(fields.Nested(AttemptSchema), required=True)
     output = fields.Raw(required=True, allow_none=True)
     error = fields.Nested(ErrorInfoSchema, required=True, allow_none=True)
+    child_run_id = fields.String(metadata={"description": "A workflow step's child run."})
+    branches = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "A parallel or map step's branches or items: `total`, and how many "
+            "are running, succeeded, failed, cancelled."
+        },
+    )
+
+
+class ParentSchema(Schema):
+    run_id = fields.String(required=True)
+    step = fields.String(required=True)
+    attempt = fields.Integer(required=True)
 
 
 class PendingSchema(Schema):
@@ -115,6 +135,12 @@ class RunSchema(Schema):
     output = fields.Raw(required=True, allow_none=True)
     error = fields.Nested(ErrorInfoSchema, required=True, allow_none=True)
     steps = fields.List(fields.Nested(StepStateSchema), required=True)
+    parent = fields.Nested(
+        ParentSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "For a child run: the run and workflow step that started it."},
+    )
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
     revision = fields.Integer(required=True)

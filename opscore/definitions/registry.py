@@ -13,6 +13,7 @@ from .loader import definition_files, load_file
 from .machine.checks import CallbackNames
 from .model import MachineDefinition
 from .problems import DefinitionError, Problem, errors_only
+from .workflow.checks import child_workflow_problems
 
 REFRESH_EVERY = 5.0
 
@@ -72,6 +73,9 @@ class DefinitionRegistry:
             if result.definition is not None:
                 definitions.append(result.definition)
         problems += _duplicates(definitions)
+        if not errors_only(problems):
+            known = {d.key: d for d in [*self.latest(), *definitions]}
+            problems += child_workflow_problems(definitions, list(known.values()))
         if not errors_only(problems):
             problems += [p for d in definitions if (p := self.add(d)) is not None]
         if errors_only(problems):

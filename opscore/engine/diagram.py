@@ -15,6 +15,7 @@ from transitions.extensions import GraphMachine
 from transitions.extensions.diagrams_mermaid import Graph
 
 from ..definitions import MachineDefinition
+from .flow_diagram import draw
 
 
 class _MermaidGraph(Graph):
@@ -65,7 +66,13 @@ def mermaid(
     visited: Iterable[str] = (),
     failed: str | None = None,
 ) -> str:
-    """The definition as Mermaid text; `current`, `visited` states and `failed` are highlighted."""
+    """The definition as Mermaid text; `current`, `visited` states and `failed` are highlighted.
+
+    A workflow is drawn from its template's flow (see `flow_diagram`)."""
+    if definition.workflow is not None:
+        styles = dict.fromkeys(visited, "previous")
+        styles.update({k: v for k, v in ((current, "active"), (failed, "failed")) if k})
+        return draw(definition.workflow, current, styles)
     model = _Throwaway()
     machine = _DiagramMachine(
         model=model,

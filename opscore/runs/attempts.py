@@ -1,5 +1,6 @@
 """Step attempts as the workers settle them: begin, succeed, fail, wait, sleep, resume,
-recover from a lost worker, time out.
+recover from a lost worker, time out; start a workflow step's child run, settle the step
+when the child ends, cancel a child its parent no longer waits for.
 
 An attempt is named by its work item (run, step, attempt number). An outcome that arrives
 for an attempt the run has moved past finds no plan and changes nothing, so late or
@@ -12,14 +13,19 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..definitions.workflow.retry import TIMEOUT, WORKER_LOST
+from ..definitions.workflow.template import CANCELLED, SUCCEEDED, StepKind
+from ..errors import AlreadyExists, InvalidRequest, NotFound, OpsCoreError, QueueFull
 from ..model import Instance
 from ..services.lifecycle import Fired
-from ..store.work import WorkItem
-from .ledger import RunLedger
-from .planner import Planner, RunPlan
+from ..store.work import WorkItem, WorkKind
+from .paths import top_level
+from .planner import RunPlan
+from .service import RunService
 from .state import IN_PROGRESS, STARTABLE, RunState, StepRecord, StepStatus
 
 LOST_WORKER = "the worker running this attempt stopped before it finished"
+CHILD_REFUSED = "States.ChildRunRefused"
+CHILD_CANCELLED = "States.ChildRunCancelled"
 
 Settle = Callable[[Instance, RunState], RunPlan]
 
@@ -27,10 +33,10 @@ Settle = Callable[[Instance, RunState], RunPlan]
 class Attempts:
     """What workers report about the attempts they carry out."""
 
-    def __init__(self, ledger: RunLedger, planner: Planner, fail_run: Callable) -> None:
-        self.ledger = ledger
-        self.planner = planner
-        self._fail_run = fail_run
+    def __init__(self, runs: RunService) -> None:
+        self.runs = runs
+        self.ledger = runs.ledger
+        self.planner = runs.planner
 
     def begin(self, item: WorkItem, worker: str | None = None) -> Fired | None:
         """Start the queued attempt `item` names: a task runs, a choice chooses, a wait waits."""
@@ -80,12 +86,15 @@ class Attempts:
         return self._settle(item, {StepStatus.SLEEPING}, plan)
 
     def recover(self, item: WorkItem) -> Fired | None:
-        """The worker running this attempt died (its lease ran out): fail it, retry per policy."""
-        return self._settle(
-            item,
-            {StepStatus.RUNNING},
-            lambda run, state: self.planner.failed(run, state, item.step, WORKER_LOST, LOST_WORKER),
-        )
+        """The worker running a task's attempt died (its lease ran out): fail the attempt,
+        retry per policy. Other steps begin in one commit, so nothing of theirs was lost."""
+
+        def plan(run: Instance, state: RunState) -> RunPlan | None:
+            if self.ledger.template(run).step(item.step).kind != StepKind.TASK:
+                return None
+            return self.planner.failed(run, state, item.step, WORKER_LOST, LOST_WORKER)
+
+        return self._settle(item, {StepStatus.RUNNING}, plan)
 
     def time_out(self, item: WorkItem) -> Fired | None:
         """The attempt ran past its step's timeout."""
@@ -93,7 +102,56 @@ class Attempts:
 
     def time_out_run(self, run_id: str) -> Fired | None:
         """The whole run ran past its template's timeout."""
-        return self._fail_run(run_id, TIMEOUT, "the run ran past its timeout")
+        return self.runs.fail_run(run_id, TIMEOUT, "the run ran past its timeout")
+
+    def start_child(self, item: WorkItem) -> None:
+        """A workflow step's attempt starts its child run (once, however often this comes)."""
+        parent = self.ledger.get(item.run_id)
+        record = self.current(item, parent)
+        if record is None or record.status != StepStatus.WAITING or record.child is None:
+            return
+        workflow = self.ledger.template(parent).step(item.step).workflow
+        try:
+            self.runs.start_child(parent, item.step, record, workflow)
+        except AlreadyExists:
+            return  # started before this item was delivered again
+        except QueueFull as full:
+            self._start_later(item, full.retry_after)
+        except (NotFound, InvalidRequest) as refused:
+            self.fail(item, CHILD_REFUSED, f"the child run of '{workflow}' was refused: {refused}")
+
+    def child_done(self, item: WorkItem) -> Fired | None:
+        """A child run ended: the parent's step takes its output, or fails with its error."""
+        parent = self.ledger.get(item.run_id)
+        record = self.current(item, parent)
+        if record is None or record.status != StepStatus.WAITING or record.child is None:
+            return None
+        child = self.ledger.get(record.child)
+        state = self.ledger.state(child)
+        if child.state == SUCCEEDED:
+            return self.succeed(item, state.output)
+        if child.state == CANCELLED:
+            return self.fail(item, CHILD_CANCELLED, f"the child run {child.id} was cancelled")
+        error = state.error
+        name, message = (error.name, error.message) if error else ("States.ChildRunFailed", "")
+        return self.fail(item, name, message)
+
+    def cancel_child(self, run_id: str) -> None:
+        """Cancel a child run its parent no longer waits for (unless it has ended)."""
+        try:
+            self.runs.cancel(run_id)
+        except OpsCoreError:
+            return  # it ended first, or was never started
+
+    def _start_later(self, item: WorkItem, delay: float) -> None:
+        """The queue is full: try to start the child again after `delay`."""
+
+        def plan(run: Instance, state: RunState) -> RunPlan:
+            due = self.planner.clock.now() + delay
+            again = WorkItem(WorkKind.START_CHILD, run.id, item.step, item.attempt, due)
+            return RunPlan(state, work=[again])
+
+        self._settle(item, {StepStatus.WAITING}, plan)
 
     def current(self, item: WorkItem, run: Instance) -> StepRecord | None:
         """The record of the step `item` names, if `item` is its current attempt."""
@@ -118,5 +176,5 @@ class Attempts:
 
 
 def _is_current(run: Instance, path: str) -> bool:
-    """Whether the run is at the top-level step `path` starts with."""
-    return run.state == path.split("/", 1)[0]
+    """Whether the run is at the top-level step `path` is inside."""
+    return run.state == top_level(path)

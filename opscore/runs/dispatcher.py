@@ -17,6 +17,7 @@ from loguru import logger
 from ..definitions.workflow.durations import MAX_DURATION
 from ..definitions.workflow.refs import PathError, resolve
 from ..definitions.workflow.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
+from ..definitions.workflow.template import StepKind
 from ..errors import InvalidRequest
 from ..services.validation import MESSAGE_MAX, Limits, check_id, check_json, check_json_object
 from ..store.work import WorkItem, WorkKind
@@ -31,7 +32,6 @@ from ..tasks import (
     TaskRegistry,
 )
 from .attempts import Attempts
-from .planner import run_view
 from .state import StepStatus
 
 
@@ -79,6 +79,12 @@ class StepRunner:
             self.attempts.time_out(item)
         elif item.kind == WorkKind.RUN_TIMEOUT:
             self.attempts.time_out_run(item.run_id)
+        elif item.kind == WorkKind.START_CHILD:
+            self.attempts.start_child(item)
+        elif item.kind == WorkKind.CHILD_DONE:
+            self.attempts.child_done(item)
+        elif item.kind == WorkKind.CANCEL_RUN:
+            self.attempts.cancel_child(item.run_id)
 
     def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:
         if item.redelivered:
@@ -90,9 +96,11 @@ class StepRunner:
         run = fired.instance
         template = self.ledger.template(run)
         step = template.step(item.step)
+        if step.kind != StepKind.TASK:
+            return  # a parallel or map step runs its branches; nothing runs the step itself
         state = self.ledger.state(run)
         try:
-            params = resolve(step.params, state.view(run_view(run, template)))
+            params = resolve(step.params, self.attempts.planner.data(run, state, item.step))
         except PathError as error:
             self.attempts.fail(item, PATH_FAILURE, str(error))
             return

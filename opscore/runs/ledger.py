@@ -19,14 +19,26 @@ from ..model import Instance
 from ..services.agents import AgentService
 from ..services.idempotency import IdempotentRequest
 from ..services.lifecycle import Fired, Lifecycle, LinkedEvent, Plan
+from ..store.work import WorkItem, WorkKind
 from .metrics import observe
 from .planner import RunPlan
-from .state import RunState, RunStatus
+from .state import RunState, RunStatus, StepStatus
 
 KIND = "run"
 CACHED_STATES = 4096
 
 RunPlanner = Callable[[Instance, RunState], RunPlan | None]
+
+
+def _waits(run: Instance, before: RunState, made: RunPlan) -> tuple[str, ...]:
+    """The agents the run waits for after the plan: looked for again only when a step that
+    waited, or waits now, changed (a large map changes one step at a time)."""
+    waiting = StepStatus.WAITING
+    for path in made.changed:
+        earlier = before.steps.get(path)
+        if made.state.steps[path].status == waiting or (earlier and earlier.status == waiting):
+            return made.state.waiting_for()
+    return run.waiting_for
 
 
 def bound_event(run_id: str, agent_id: str, event: str, *, required: bool = False) -> LinkedEvent:
@@ -68,36 +80,44 @@ class RunLedger:
         idempotency: IdempotentRequest | None = None,
     ) -> Fired | None:
         """Let `planner` decide on the run as it is now and commit its plan (None: no plan)."""
-        planned: list[RunState] = []
+        planned: list[RunPlan] = []
 
         def plan(run: Instance) -> Plan | None:
             made = planner(run, self.state(run))
             if made is None:
                 return None
-            planned[:] = [made.state]
+            planned[:] = [made]
             return Plan(
                 made.event,
                 made.data,
                 made.state.to_json(),
-                made.work,
+                [*made.work, *self._tell_parent(made)],
                 notes=made.notes,
-                waiting_for=made.state.waiting_for(),
+                waiting_for=_waits(run, self.state(run), made),
                 linked=self._released(run, made.ends),
             )
 
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency)
-        if fired is not None:
-            self._remember((fired.instance.id, fired.instance.revision), planned[0])
-        return self.settled(fired)
-
-    def settled(self, fired: Fired | None) -> Fired | None:
-        """After a commit: count what happened; an agent it ended closes its sessions."""
         if fired is None:
             return None
-        observe(fired, self.state(fired.previous), self.state(fired.instance))
+        made = planned[0]
+        self._remember((fired.instance.id, fired.instance.revision), made.state)
+        observe(fired, self.state(fired.previous), made.state, made.changed)
+        return self.settled(fired)
+
+    def settled(self, fired: Fired) -> Fired:
+        """After a commit: an agent it ended closes its sessions."""
         for linked in fired.linked:
             self.agents.close_sessions_if_ended(linked)
         return fired
+
+    def _tell_parent(self, made: RunPlan) -> tuple[WorkItem, ...]:
+        """A child run that ends tells its parent's step, in the commit that ends it."""
+        parent = made.state.parent
+        if made.ends is None or parent is None:
+            return ()
+        now = self.lifecycle.clock.now()
+        return (WorkItem(WorkKind.CHILD_DONE, parent.run_id, parent.step, parent.attempt, now),)
 
     def _released(self, run: Instance, ends: RunStatus | None) -> tuple[LinkedEvent, ...]:
         """The bound agent's event for a run that ends (in the same commit as the run)."""

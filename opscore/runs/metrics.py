@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .. import metrics
 from ..definitions.workflow.template import TERMINAL_STATES
 from ..services.lifecycle import Fired
 from .state import RunState, StepStatus
 
 
-def observe(fired: Fired, before: RunState, after: RunState) -> None:
-    """Count the retries, attempt durations and run outcomes a run's change records."""
+def observe(fired: Fired, before: RunState, after: RunState, changed: Iterable[str]) -> None:
+    """Count the retries, attempt durations and run outcomes a run's change records
+    (`changed`: the steps whose records it changed)."""
     run = fired.instance
     for note in fired.notes:
         if note.event == StepStatus.RETRYING:
             metrics.step_retries.labels(run.machine, note.data["step"], note.data["error"]).inc()
-    for path, record in after.steps.items():
+    for path in changed:
+        record = after.steps[path]
         earlier = before.steps.get(path)
         opened = earlier.open_attempt() if earlier is not None and earlier is not record else None
         ended = record.attempt_numbered(opened.number) if opened is not None else None

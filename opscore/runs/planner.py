@@ -1,6 +1,10 @@
-"""What each outcome in a run's life commits: the next state, the run's new state, the work
-that follows. Pure: plans are computed from the run as it is now; nothing here reads or
-writes the store (`RunService` and `Attempts` commit them under the run's lock).
+"""What each outcome in a run's life commits: the run's new state, the event its machine
+fires (for a top-level step), the work that follows. Pure: plans are computed from the
+run as it is now; nothing here reads or writes the store (`ledger.py` commits them).
+
+A step inside a branch or map item moves its branch, not the run's machine; when the
+branch ends, the parallel or map step around it may end too (see `fanout.py`), and that
+may move the run.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from ..definitions.workflow.template import FAILED, SUCCEEDED, Step, StepKind, W
 from ..errors import EventNotAllowed
 from ..model import Instance
 from ..store.work import WorkItem, WorkKind
+from .fanout import FanOut, note
+from .paths import ROOT, scope_of
 from .state import Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
+from .view import data_for
 
 NO_CHOICE = Failure("States.NoChoiceMatched", "no rule held and no default")
 MESSAGE_KEPT = 2000
@@ -34,18 +41,17 @@ class RunPlan:
     work: list[WorkItem] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
     ends: RunStatus | None = None  # how the run ends with this change, if it does
+    changed: set[str] = field(default_factory=set)  # the steps whose records it changed
+
+    def step(self, path: str, record: StepRecord) -> None:
+        """Keep the step's new record."""
+        self.state = self.state.with_step(path, record)
+        self.changed.add(path)
 
 
 def work_for(kind: WorkKind, run: Instance, path: str, record: StepRecord, due: float) -> WorkItem:
     """Work for the current attempt of the step at `path`."""
     return WorkItem(kind, run.id, path, record.attempt, due)
-
-
-def note(path: str, record: StepRecord, status: StepStatus, **details: Any) -> dict[str, Any]:
-    """What changed in a step's current attempt (plain JSON: it goes to the feed)."""
-    shown = {"step": path, "attempt": record.attempt, "status": str(status)}
-    shown.update((key, value) for key, value in details.items() if value is not None)
-    return shown
 
 
 class Planner:
@@ -60,6 +66,7 @@ class Planner:
         self.template = template
         self.clock = clock
         self.rng = rng
+        self.fanout = FanOut(self)
 
     def first(self, run_id: str, state: RunState, start: str) -> tuple[RunState, WorkItem]:
         """A new run's state once it entered its first step, and that step's work."""
@@ -67,29 +74,38 @@ class Planner:
         item = WorkItem(WorkKind.DISPATCH, run_id, start, record.attempt, self.clock.now())
         return state.with_step(start, record), item
 
+    def data(self, run: Instance, state: RunState, path: str) -> dict[str, Any]:
+        """What references of the step at `path` read."""
+        return data_for(run, self.template(run), state, path)
+
+    # ---- outcomes of an attempt -----------------------------------------------------------
+
     def begin(self, run: Instance, state: RunState, path: str, worker: str | None) -> RunPlan:
-        """Start the step's queued attempt: a task runs, a choice chooses, a wait waits."""
+        """Start the step's queued attempt: a task runs, a choice chooses, a wait waits, a
+        parallel or map step starts its branches, a workflow step its child run."""
         step = self.template(run).step(path)
         record = state.steps[path]
         now = self.clock.now()
+        plan = RunPlan(state)
         if step.kind == StepKind.CHOICE:
-            return self._chosen(run, state, step, record.started(now, None, StepStatus.RUNNING))
+            return self._chosen(
+                run, plan, path, step, record.started(now, None, StepStatus.RUNNING)
+            )
         if step.kind == StepKind.WAIT:
             record = record.started(now, worker, StepStatus.SLEEPING)
-            work = [work_for(WorkKind.RESUME, run, path, record, now + step.wait)]
-            return RunPlan(
-                state.with_step(path, record),
-                work=work,
-                notes=[note(path, record, StepStatus.SLEEPING)],
-            )
-        record = record.started(now, worker, StepStatus.RUNNING)
-        timers = (
-            [work_for(WorkKind.STEP_TIMEOUT, run, path, record, now + step.timeout)]
-            if step.timeout
-            else []
-        )
-        shown = note(path, record, StepStatus.RUNNING, worker=worker)
-        return RunPlan(state.with_step(path, record), work=timers, notes=[shown])
+            plan.step(path, record)
+            plan.work.append(work_for(WorkKind.RESUME, run, path, record, now + step.wait))
+            plan.notes.append(note(path, record, StepStatus.SLEEPING))
+            return plan
+        waits = step.kind == StepKind.WORKFLOW
+        record = record.started(now, worker, StepStatus.WAITING if waits else StepStatus.RUNNING)
+        plan.step(path, record)
+        if step.timeout:
+            plan.work.append(work_for(WorkKind.STEP_TIMEOUT, run, path, record, now + step.timeout))
+        if step.kind == StepKind.TASK:
+            plan.notes.append(note(path, record, StepStatus.RUNNING, worker=worker))
+            return plan
+        return self.fanout.begin(run, plan, path, step)
 
     def waiting(
         self,
@@ -100,142 +116,173 @@ class Planner:
         request: Mapping[str, Any],
     ) -> RunPlan:
         """The running attempt now waits for an agent's report."""
-        record = state.steps[path].waiting(agent_id, request)
-        shown = note(path, record, StepStatus.WAITING, agent_id=agent_id)
-        return RunPlan(state.with_step(path, record), notes=[shown])
+        plan = RunPlan(state, notes=[])
+        plan.step(path, state.steps[path].waiting(agent_id, request))
+        plan.notes.append(note(path, plan.state.steps[path], StepStatus.WAITING, agent_id=agent_id))
+        return plan
 
     def sleeping(
         self, run: Instance, state: RunState, path: str, seconds: float, output: Any
     ) -> RunPlan:
         """The running attempt finishes with `output` after `seconds`."""
-        record = state.steps[path].sleeping(output)
-        work = [work_for(WorkKind.RESUME, run, path, record, self.clock.now() + seconds)]
-        shown = note(path, record, StepStatus.SLEEPING, seconds=seconds)
-        return RunPlan(state.with_step(path, record), work=work, notes=[shown])
+        plan = RunPlan(state)
+        plan.step(path, state.steps[path].sleeping(output))
+        record = plan.state.steps[path]
+        plan.work.append(work_for(WorkKind.RESUME, run, path, record, self.clock.now() + seconds))
+        plan.notes.append(note(path, record, StepStatus.SLEEPING, seconds=seconds))
+        return plan
 
     def succeeded(self, run: Instance, state: RunState, path: str, output: Any) -> RunPlan:
         """The attempt succeeded: move on to the step's `next`."""
-        step = self.template(run).step(path)
-        record = state.steps[path].ended(self.clock.now(), Outcome.SUCCEEDED, output=output)
-        return self._go(run, state.with_step(path, record), "succeed", step.next, output, path)
+        return self.step_succeeded(run, RunPlan(state), path, output)
 
     def failed(
         self, run: Instance, state: RunState, path: str, error: str, message: str
     ) -> RunPlan:
-        """The attempt failed: retry it, catch the error, or fail the run (in that order)."""
+        """The attempt failed: retry it, catch the error, or fail its flow (in that order)."""
+        return self.step_failed(run, RunPlan(state), path, error, message)
+
+    def step_succeeded(self, run: Instance, plan: RunPlan, path: str, output: Any) -> RunPlan:
+        """Within `plan`: the step's attempt succeeded; its flow moves on."""
+        step = self.template(run).step(path)
+        record = plan.state.steps[path].ended(self.clock.now(), Outcome.SUCCEEDED, output=output)
+        plan.step(path, record)
+        if scope_of(path) != ROOT and step.next not in (SUCCEEDED, FAILED):
+            # a branch that goes on says so; one that ends says it in its own note
+            plan.notes.append(note(path, record, StepStatus.SUCCEEDED))
+        return self._go(run, plan, "succeed", step.next, output, path)
+
+    def step_failed(
+        self, run: Instance, plan: RunPlan, path: str, error: str, message: str
+    ) -> RunPlan:
+        """Within `plan`: the step's attempt failed; what is inside it stops first."""
         now = self.clock.now()
         step = self.template(run).step(path)
-        record = state.steps[path]
+        self.fanout.stop_inside(plan, path, now)
+        record = plan.state.steps[path]
         retries = list(record.retries or [0] * len(step.retry))
         decision = decide(error, step.retry, step.catch, dict(enumerate(retries)), self.rng)
         failure = Failure(error, message[:MESSAGE_KEPT])
         if decision.retrier is not None:
             retries[decision.retrier] += 1
-            return self._retry(run, state, path, failure, tuple(retries), decision.delay, now)
-        record = record.ended(now, Outcome.FAILED, error=failure)
-        state = state.with_step(path, record).failed(failure.at(path))
+            return self._retry(run, plan, path, failure, tuple(retries), decision.delay, now)
+        plan.step(path, record.ended(now, Outcome.FAILED, error=failure))
+        scope = scope_of(path)
+        if scope != ROOT:
+            plan.notes.append(note(path, record, StepStatus.FAILED, error=error))
+            if decision.catch is None:
+                return self.fanout.branch_failed(run, plan, scope, failure.at(path))
+            self.fanout.caught(plan, scope, failure.at(path))
+            return self._go(run, plan, f"catch_{decision.catch}", decision.catch, None, path)
+        plan.state = plan.state.failed(failure.at(path))
         data = {"step": path, "error": error}
         if decision.catch is not None:
-            return self._go(run, state, f"catch_{decision.catch}", decision.catch, None, path, data)
-        return RunPlan(state, "fail", data, ends=RunStatus.FAILED)
+            return self._go(run, plan, f"catch_{decision.catch}", decision.catch, None, path, data)
+        plan.event, plan.data, plan.ends = "fail", data, RunStatus.FAILED
+        return plan
 
     def _retry(
         self,
         run: Instance,
-        state: RunState,
+        plan: RunPlan,
         path: str,
         failure: Failure,
         retries: tuple[int, ...],
         delay: float,
         now: float,
     ) -> RunPlan:
-        ended = state.steps[path].ended(now, Outcome.FAILED, error=failure, retry_in=delay)
+        ended = plan.state.steps[path].ended(now, Outcome.FAILED, error=failure, retry_in=delay)
         record = ended.retrying(now + delay, retries)
-        shown = note(
-            path,
-            ended,
-            StepStatus.RETRYING,
-            error=failure.name,
-            message=failure.message,
-            retry_in=delay,
-        )
-        work = [work_for(WorkKind.DISPATCH, run, path, record, now + delay)]
-        return RunPlan(state.with_step(path, record), work=work, notes=[shown])
+        why = {"error": failure.name, "message": failure.message, "retry_in": delay}
+        plan.step(path, record)
+        plan.notes.append(note(path, ended, StepStatus.RETRYING, **why))
+        plan.work.append(work_for(WorkKind.DISPATCH, run, path, record, now + delay))
+        return plan
 
-    def _chosen(self, run: Instance, state: RunState, step: Step, record: StepRecord) -> RunPlan:
+    def _chosen(
+        self, run: Instance, plan: RunPlan, path: str, step: Step, record: StepRecord
+    ) -> RunPlan:
         """A choice step picks the `next` of its first rule that holds, else its default."""
         now = self.clock.now()
-        dest = choose(
-            list(step.choice), step.default, state.view(run_view(run, self.template(run)))
-        )
+        plan.step(path, record)
+        dest = choose(list(step.choice), step.default, self.data(run, plan.state, path))
         if dest is None:
-            record = record.ended(now, Outcome.FAILED, error=NO_CHOICE)
-            state = state.with_step(step.name, record).failed(NO_CHOICE.at(step.name))
-            data = {"step": step.name, "error": NO_CHOICE.name}
-            return RunPlan(state, "fail", data, ends=RunStatus.FAILED)
-        record = record.ended(now, Outcome.SUCCEEDED, output={"next": dest})
-        return self._go(
-            run, state.with_step(step.name, record), f"choose_{dest}", dest, None, step.name
-        )
+            plan.step(path, record.ended(now, Outcome.FAILED, error=NO_CHOICE))
+            if scope_of(path) != ROOT:
+                return self.fanout.branch_failed(run, plan, scope_of(path), NO_CHOICE.at(path))
+            plan.state = plan.state.failed(NO_CHOICE.at(path))
+            plan.event, plan.data = "fail", {"step": path, "error": NO_CHOICE.name}
+            plan.ends = RunStatus.FAILED
+            return plan
+        plan.step(path, record.ended(now, Outcome.SUCCEEDED, output={"next": dest}))
+        return self._go(run, plan, f"choose_{dest}", dest, None, path)
+
+    # ---- what callers ask ----------------------------------------------------------------
 
     def cancelled(self, run: Instance, state: RunState) -> RunPlan:
-        """Stop the run; an attempt in progress is recorded as cancelled."""
-        record = state.pending(run.state)
+        """Stop the run: every attempt in progress (branches and child runs too) is cancelled,
+        every queued one never runs."""
+        plan = RunPlan(state, "cancel", ends=RunStatus.CANCELLED)
+        now = self.clock.now()
+        self.fanout.stop_inside(plan, run.state, now)
+        record = plan.state.pending(run.state)
         if record is not None:
-            state = state.with_step(run.state, record.cancelled(self.clock.now()))
-        return RunPlan(state, "cancel", ends=RunStatus.CANCELLED)
+            plan.step(run.state, record.cancelled(now))
+        return plan
 
     def redriven(self, run: Instance, state: RunState, allowed: tuple[str, ...]) -> RunPlan:
-        """Restart a failed run at the step that failed; earlier outputs stay."""
+        """Restart a failed run at the step that failed; earlier outputs stay, and a parallel
+        or map step runs again only its branches or items that did not succeed."""
         step = state.error.step if state.error else None
         if run.state != FAILED or step not in self.template(run).steps:
             raise EventNotAllowed(f"redrive_{step or '?'}", run.state, allowed)
-        state, work = self._enter(run, state.without_error(), step)
-        return RunPlan(state, f"redrive_{step}", work=[work])
+        plan = RunPlan(state.without_error(), f"redrive_{step}")
+        self.enter(run, plan, step, afresh=False)
+        return plan
 
     def run_failed(self, run: Instance, state: RunState, error: str, message: str) -> RunPlan:
-        """Fail the whole run (its timeout, or its agent refused to start)."""
+        """Fail the whole run (its timeout): what runs inside its current step stops."""
         failure = Failure(error, message)
-        record = state.pending(run.state)
+        plan = RunPlan(state, "fail", {"step": run.state, "error": error}, ends=RunStatus.FAILED)
+        now = self.clock.now()
+        self.fanout.stop_inside(plan, run.state, now)
+        record = plan.state.pending(run.state)
         if record is not None and record.in_progress:
-            state = state.with_step(
-                run.state, record.ended(self.clock.now(), Outcome.FAILED, error=failure)
-            )
-        state = state.failed(failure.at(run.state))
-        return RunPlan(state, "fail", {"step": run.state, "error": error}, ends=RunStatus.FAILED)
+            plan.step(run.state, record.ended(now, Outcome.FAILED, error=failure))
+        plan.state = plan.state.failed(failure.at(run.state))
+        return plan
+
+    # ---- moving a flow -------------------------------------------------------------------
 
     def _go(
         self,
         run: Instance,
-        state: RunState,
+        plan: RunPlan,
         event: str,
         dest: str | None,
         output: Any,
         path: str,
         data: Mapping[str, Any] | None = None,
     ) -> RunPlan:
-        """Fire `event` into `dest`: a step (queued), `succeeded` or `failed`."""
-        data = data or {"step": path}
+        """Move the flow of the step at `path` into `dest`: a step (queued), `succeeded` or
+        `failed`; a top-level step fires `event` on the run's machine."""
+        scope = scope_of(path)
+        if scope != ROOT:
+            return self.fanout.moved(run, plan, scope, dest, output)
+        plan.event, plan.data = event, data or {"step": path}
         if dest == FAILED:
-            return RunPlan(state, event, data, ends=RunStatus.FAILED)
-        if dest == SUCCEEDED:
-            return RunPlan(state.succeeded(output), event, data, ends=RunStatus.SUCCEEDED)
-        state, work = self._enter(run, state, dest)
-        return RunPlan(state, event, data, [work])
+            plan.ends = RunStatus.FAILED
+        elif dest == SUCCEEDED:
+            plan.state, plan.ends = plan.state.succeeded(output), RunStatus.SUCCEEDED
+        else:
+            self.enter(run, plan, dest)
+        return plan
 
-    def _enter(self, run: Instance, state: RunState, path: str) -> tuple[RunState, WorkItem]:
-        """Queue a new attempt of the step at `path` (due now, so the queue can tell how long
-        it waited)."""
-        record = StepRecord.entered(state.step(path))
-        item = work_for(WorkKind.DISPATCH, run, path, record, self.clock.now())
-        return state.with_step(path, record), item
-
-
-def run_view(run: Instance, template: WorkflowTemplate) -> dict[str, Any]:
-    """What `$.run` shows: the run's id, its agent, its template's name and version."""
-    return {
-        "id": run.id,
-        "agent_id": run.agent_id,
-        "workflow": template.name,
-        "version": template.version,
-    }
+    def enter(self, run: Instance, plan: RunPlan, path: str, afresh: bool = True) -> None:
+        """Queue a new attempt of the step at `path` (due now, so the queue can tell how long it
+        waited). Entered `afresh` (not redriven), a parallel or map step forgets its branches."""
+        record = StepRecord.entered(plan.state.step(path))
+        if afresh and self.template(run).step(path).kind in (StepKind.PARALLEL, StepKind.MAP):
+            plan.state = plan.state.without_branches(path)
+        plan.step(path, record)
+        plan.work.append(work_for(WorkKind.DISPATCH, run, path, record, self.clock.now()))

@@ -15,7 +15,7 @@ from jsonschema import validators
 
 from ..definitions import MachineDefinition
 from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
-from ..engine.diagram import mermaid
+from ..engine.flow_diagram import draw
 from ..errors import (
     AgentEnded,
     InvalidRequest,
@@ -28,10 +28,11 @@ from ..services.idempotency import IdempotentRequest
 from ..services.lifecycle import Fired, Lifecycle, LinkedEvent, new_id
 from ..services.validation import check_json, check_json_object
 from ..store.work import WorkItem, WorkKind
-from .diagram import run_path
+from .diagram import draw_run
 from .ledger import KIND, RunLedger, bound_event
+from .paths import top_level
 from .planner import Planner, RunPlan
-from .state import RunState, StepStatus
+from .state import ParentRef, RunState, StepRecord, StepStatus
 
 
 class RunService:
@@ -93,22 +94,58 @@ class RunService:
                 "agent_id",
             )
         run_id = new_id()
-        state, first = self.planner.first(run_id, RunState(input_data), template.start)
+        return self._create(
+            definition,
+            RunState(input_data),
+            run_id,
+            agent_id=agent_id,
+            idempotency=idempotency,
+            linked=self._bound_start(run_id, agent_id, template),
+        )
+
+    def start_child(
+        self, parent: Instance, path: str, record: StepRecord, workflow: str | None
+    ) -> Instance:
+        """Start the child run a workflow step's attempt waits for, under the id it chose.
+
+        Raises MachineNotFound or InvalidRequest (its input, or a template that needs an
+        agent: a child run has none), and AlreadyExists when it was started before.
+        """
+        definition = self.workflow(workflow or "")
+        input_data = check_json_object(record.request, "input", self.lifecycle.limits)
+        self._check_input(definition, input_data)
+        if definition.workflow.needs_agent:
+            raise InvalidRequest(f"workflow '{workflow}' acts on the run's agent; a child has none")
+        state = RunState(input_data, parent=ParentRef(parent.id, path, record.attempt))
+        return self._create(definition, state, record.child or new_id())
+
+    def _create(
+        self,
+        definition: MachineDefinition,
+        state: RunState,
+        run_id: str,
+        *,
+        agent_id: str | None = None,
+        idempotency: IdempotentRequest | None = None,
+        linked: tuple[LinkedEvent, ...] = (),
+    ) -> Instance:
+        """Store a new run at its first step, with that step's work and the run's timeout."""
+        template = definition.workflow
+        state, first = self.planner.first(run_id, state, template.start)
         work = [first]
         if template.timeout:
             due = self.lifecycle.clock.now() + template.timeout
             work.append(WorkItem(WorkKind.RUN_TIMEOUT, run_id, due=due))
-        run = self.lifecycle.create(
+        return self.lifecycle.create(
             KIND,
-            workflow,
+            definition.name,
             instance_id=run_id,
             agent_id=agent_id,
             context=state.to_json(),
             idempotency=idempotency,
             work=lambda _: work,
-            linked=self._bound_start(run_id, agent_id, template),
+            linked=linked,
         )
-        return run
 
     def get(self, run_id: str) -> Instance:
         """The run (RunNotFound otherwise)."""
@@ -132,9 +169,11 @@ class RunService:
         """The run's workflow with its current state, the path so far and the failed step."""
         run = self.ledger.get(run_id)
         history = self.history(run_id, limit=self.lifecycle.store.history_cap)
-        visited, failed = run_path(run, self.ledger.state(run), history.items)
-        definition = self.lifecycle.engine.definition(run)
-        return mermaid(definition, current=run.state, visited=visited, failed=failed)
+        return draw_run(run, self.template(run), self.ledger.state(run), history.items)
+
+    def diagram_of_template(self, name: str, version: int | None = None) -> str:
+        """A workflow template's flow (its latest version unless `version` is given)."""
+        return draw(self.workflow(name, version).workflow)
 
     def tasks_for_agent(self, agent_id: str, offset: int = 0, limit: int = 50) -> Page[Instance]:
         """Runs whose current step waits for this agent's report."""
@@ -193,10 +232,11 @@ class RunService:
 
     @staticmethod
     def _waiting(run: Instance, state: RunState, step: str) -> None:
-        """StepNotWaiting unless the run is at `step` and it waits for a report."""
-        record = state.pending(run.state) if run.state == step else None
-        if record is None or record.status != StepStatus.WAITING:
-            raise StepNotWaiting(run.id, step, record.status if record else None)
+        """StepNotWaiting unless the step at `step` (a path inside branches too) waits for an
+        agent's report in the run's current step."""
+        record = state.step(step) if run.state == top_level(step) else None
+        if record is None or record.status != StepStatus.WAITING or record.agent_id is None:
+            raise StepNotWaiting(run.id, step, record.status if record and record.active else None)
 
     def _check_input(self, definition: MachineDefinition, input_data: Mapping[str, Any]) -> None:
         schema = definition.workflow.input_schema

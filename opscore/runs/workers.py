@@ -26,8 +26,9 @@ from ..store.work import WorkItem, WorkQueue
 from .dispatcher import StepRunner
 
 CLAIM_WAIT = 0.5
-RENEW_EVERY = 15.0  # well inside the SQL queue's 60 s lease
+RENEW_EVERY = 15.0  # at most: and four times within the queue's lease
 WATCH_IDLE = 1.0  # real seconds between the watchdog's checks when nothing is due
+RETRY_FAILED_AFTER = 1.0  # seconds before an item whose processing raised is tried again
 
 
 class _Worker:
@@ -140,25 +141,34 @@ class WorkerPool:
             metrics.queue_wait.labels(item.kind).observe(
                 max(0.0, self.queue.clock.now() - item.due)
             )
+            failed = True
             try:
                 self.runner.process(item, self.queue.owner, watch)
+                failed = False
             except Exception:
                 logger.exception(
-                    "work item {kind} for run {run_id} failed", kind=item.kind, run_id=item.run_id
+                    "work item {kind} for run {run_id} failed; it is tried again",
+                    kind=item.kind,
+                    run_id=item.run_id,
                 )
             finally:
-                stay = self._finish(worker, item)
+                stay = self._finish(worker, item, failed)
             if not stay:
                 return
 
-    def _finish(self, worker: _Worker, item: WorkItem) -> bool:
-        """Release the item's slot unless the watchdog did; False if the thread must leave."""
+    def _finish(self, worker: _Worker, item: WorkItem, failed: bool) -> bool:
+        """Release the item's slot unless the watchdog did (an item whose processing failed
+        is given back, to be tried again); False if the thread must leave."""
         with self._lock:
             worker.item = None
             left_behind, worker.overdue = worker.overdue, False
             if left_behind and worker.replaced:
                 return False
-        if not left_behind:
+        if left_behind:
+            return True
+        if failed:
+            self.queue.release(item, RETRY_FAILED_AFTER)
+        else:
             self.queue.done(item)
         return True
 
@@ -177,7 +187,7 @@ class WorkerPool:
                     self._lock.wait(pause)
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(RENEW_EVERY):
+        while not self._stop.wait(min(RENEW_EVERY, self.queue.lease / 4)):
             with self._lock:
                 held = [w.item for w in self._workers if w.item is not None and not w.overdue]
             if held:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,9 @@ from .idempotency import IdempotentRequest
 from .locks import StripedLocks
 from .validation import DEFAULT_LIMITS, Limits
 
-MAX_CONFLICT_RETRIES = 8
+MAX_CONFLICT_RETRIES = 32
+BACKOFF, MAX_BACKOFF = 0.0005, 0.05  # seconds: the pause after a lost race, and its cap
+_RANDOM = random.Random()  # noqa: S311 - spreads retries, not security
 _REJECTION_REASONS = {
     EventNotAllowed: "not_allowed",
     GuardRefused: "guard_refused",
@@ -76,8 +80,8 @@ class Plan:
     work: Sequence[WorkItem] = ()
     # What changed in a run's steps, for live streams and logs (not its history).
     notes: Sequence[Mapping[str, Any]] = ()
-    # With a new context: the agent whose report the instance now waits for, if any.
-    waiting_for: str | None = None
+    # With a new context: the agents whose reports the instance now waits for.
+    waiting_for: tuple[str, ...] = ()
     linked: Sequence[LinkedEvent] = ()
 
 
@@ -184,9 +188,13 @@ class Lifecycle:
 
         Writes to one instance are serialized by its lock here and by the store's
         revision check across processes; a lost race is retried a bounded number of
-        times, calling `planner` again on the fresh instance.
+        times, calling `planner` again on the fresh instance, after a short random pause
+        that grows with each loss (processes that keep colliding on one busy run, such as
+        a map's items finishing at once, spread out instead of losing every time).
         """
         for attempt in range(MAX_CONFLICT_RETRIES):
+            if attempt:
+                time.sleep(_RANDOM.uniform(0, min(MAX_BACKOFF, BACKOFF * 2**attempt)))
             with self.locks.of(instance_id):
                 previous = self.store.get(kind, instance_id)
                 plan = planner(previous)
@@ -298,8 +306,11 @@ class Lifecycle:
         info_fields(message, fields)
 
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
-        fields = {"run_id": instance.id, "agent_id": instance.agent_id, **note.data}
-        logger.info("run {run_id} step {step} attempt {attempt} {status}", **fields)
+        data = note.data
+        message = (
+            f"run {instance.id} step {data['step']} attempt {data['attempt']} {data['status']}"
+        )
+        info_fields(message, {"run_id": instance.id, "agent_id": instance.agent_id, **data})
 
 
 def _changes(fired: Sequence[Fired]) -> tuple[Change, ...]:

@@ -22,6 +22,9 @@ class WorkKind(StrEnum):
     RESUME = "resume"  # a sleeping step's delay is over
     STEP_TIMEOUT = "step_timeout"  # a step attempt ran out of time
     RUN_TIMEOUT = "run_timeout"  # the whole run ran out of time
+    START_CHILD = "start_child"  # a workflow step's attempt starts its child run
+    CHILD_DONE = "child_done"  # a child run ended: its parent's step settles
+    CANCEL_RUN = "cancel_run"  # cancel a run (a child its parent no longer waits for)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class WorkQueue(Protocol):
     capacity: int
     owner: str
     clock: Clock
+    lease: float  # seconds a claim lasts unless renewed (infinite where claims hold none)
 
     def admit(self, items: Iterable[WorkItem]) -> None: ...
 
@@ -57,6 +61,11 @@ class WorkQueue(Protocol):
     def claim(self, timeout: float, stop: threading.Event | None = None) -> WorkItem | None: ...
 
     def done(self, item: WorkItem) -> None: ...
+
+    def release(self, item: WorkItem, delay: float) -> None:
+        """Give back a claimed item whose processing failed, to be claimed again (as a
+        redelivery) after `delay` seconds: a failure never loses work."""
+        ...
 
     def renew(self, items: Iterable[WorkItem]) -> None: ...
 

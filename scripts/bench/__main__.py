@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.chdir(Path(__file__).resolve().parent.parent.parent)  # the project: machines/ relative
 
-from bench import engine, inprocess, profiles, scale, startup, web, workflows  # noqa: E402
+from bench import engine, inprocess, maps, profiles, scale, startup, web, workflows  # noqa: E402
 from bench.results import table  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -63,6 +63,7 @@ def run(quick: bool, only: set[str]) -> list:
         figures += inprocess.measure(reps, rounds=2 if quick else 4)
     if "workflows" in only:
         figures += workflows.measure(reps)
+        figures += maps.measure(reps)
     if "startup" in only:
         figures += startup.measure(reps)
     return figures

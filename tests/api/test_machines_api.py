@@ -14,6 +14,7 @@ def test_list_machines_shows_the_latest_version_of_each(client):
     assert [(m["name"], m["kind"], m["version"], m["versions"]) for m in response.json] == [
         ("agent", "agent", 1, [1]),
         ("fetch_report", "workflow", 1, [1]),
+        ("panel_review", "workflow", 1, [1]),
         ("review_document", "workflow", 1, [1]),
         ("session", "session", 1, [1]),
     ]
@@ -75,7 +76,7 @@ def test_validate_reports_the_same_problems_as_the_cli(client, core):
         "agent.yaml:13: transitions[0].dest: unknown state 'actve'"
     ]
     assert response.json["machine"] is None
-    assert len(core.definitions) == 4
+    assert len(core.definitions) == 5
 
 
 def test_validate_accepts_json_and_does_not_load_the_definition(client, core):

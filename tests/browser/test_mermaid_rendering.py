@@ -60,6 +60,20 @@ def render(browser, live_server, mermaid_build):
     return draw
 
 
+def step_names(steps: dict) -> list[str]:
+    """Every step of a template drawn as a state of its own: a parallel or map step is a
+    frame around its branches' and items' steps."""
+    names = []
+    for name, step in steps.items():
+        if "parallel" not in step and "map" not in step:
+            names.append(name)
+        for branch in step.get("parallel", {}).get("branches", {}).values():
+            names += step_names(branch["steps"])
+        if "map" in step:
+            names += step_names(step["map"]["steps"])
+    return names
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.relative_to(MACHINES).as_posix())
 def test_every_shipped_machine_renders_as_an_svg_with_all_its_states(render, live_server, path):
     definition = yaml.safe_load(path.read_text())
@@ -67,7 +81,7 @@ def test_every_shipped_machine_renders_as_an_svg_with_all_its_states(render, liv
     assert status == 200
     drawn = render(text)
     if definition.get("kind") == "workflow":
-        states = [*definition["steps"], "succeeded", "failed", "cancelled"]
+        states = [*step_names(definition["steps"]), "succeeded"]
     else:
         states = [s if isinstance(s, str) else s["name"] for s in definition["states"]]
     assert set(states) <= set(drawn["labels"])

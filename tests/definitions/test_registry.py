@@ -31,6 +31,7 @@ def test_shipped_machines_load_without_problems(callbacks):
     assert [d.name for d in registry.latest()] == [
         "agent",
         "fetch_report",
+        "panel_review",
         "review_document",
         "session",
     ]

@@ -76,7 +76,7 @@ def test_a_state_written_by_the_earlier_layout_with_pending_reads_into_its_step(
     state = RunState.from_json(earlier)
     record = state.pending("review")
     assert (record.status, record.attempt, record.agent_id) == (StepStatus.WAITING, 1, "writer-1")
-    assert state.waiting_for() == "writer-1"
+    assert state.waiting_for() == ("writer-1",)
 
 
 def test_only_an_active_step_is_pending():

@@ -130,7 +130,7 @@ class RunRedrive(MethodView):
         return _answer(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
 
 
-@blp.route("/runs/<id:run_id>/steps/<name:step>/complete")
+@blp.route("/runs/<id:run_id>/steps/<step:step>/complete")
 class StepComplete(MethodView):
     @idempotent
     @blp.arguments(StepCompleteSchema)
@@ -145,7 +145,7 @@ class StepComplete(MethodView):
         return _answer(fired)
 
 
-@blp.route("/runs/<id:run_id>/steps/<name:step>/fail")
+@blp.route("/runs/<id:run_id>/steps/<step:step>/fail")
 class StepFail(MethodView):
     @idempotent
     @blp.arguments(StepFailSchema)

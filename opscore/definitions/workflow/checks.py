@@ -1,18 +1,27 @@
-"""Static checks of a shape-valid workflow template; every problem is reported at its place."""
+"""Static checks of a shape-valid workflow template; every problem is reported at its place.
+
+Every flow is checked the same way (the template's own, each parallel branch, each map
+body): names, targets, error lists, references, task types and reachability. A flow
+inside a step sees its own steps and those of the flows around it, never a step beside
+it; `$.item` and `$.index` exist only inside a map.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from jsonschema import SchemaError, validators
 
 from ..machine.checks import unreachable
+from ..model import MachineDefinition
 from ..problems import Problem, errors_only
 from ..yamlsafe import Document
 from .choice import condition_paths
 from .refs import PathError, parse_path, references
 from .retry import ALL
+from .steps import inner_flows
 from .template import FAILED, SUCCEEDED, TERMINAL_STATES
 
 
@@ -24,24 +33,61 @@ class TaskTypes(Protocol):
     def required_params(self, name: str) -> tuple[str, ...]: ...
 
 
+@dataclass(frozen=True)
+class Flow:
+    """One flow being checked: where it is in the document, its steps, what it sees."""
+
+    where: tuple
+    start: str
+    steps: dict
+    outer: frozenset[str] = frozenset()  # steps of the flows around it
+    in_map: bool = False
+
+    @property
+    def is_branch(self) -> bool:
+        """Whether this flow runs inside a parallel or map step."""
+        return bool(self.where)
+
+    def at(self, *path: object) -> tuple:
+        """A document path inside this flow's steps."""
+        return (*self.where, "steps", *path)
+
+
 def check_workflow(doc: Document, spec: dict, task_types: TaskTypes | None) -> list[Problem]:
     """Every defect of a shape-valid workflow template."""
-    steps = spec["steps"]
-    problems = list(_reserved_and_start(doc, spec))
-    problems += _targets(doc, steps)
-    problems += _error_lists(doc, steps)
-    problems += _references(doc, steps)
-    if task_types is not None:
-        problems += _task_types(doc, steps, task_types)
+    problems: list[Problem] = []
+    for flow in _flows(Flow((), spec["start"], spec["steps"])):
+        problems += _check_flow(doc, flow, task_types, spec["name"])
     problems += _input_schema(doc, spec)
-    if not errors_only(problems):
-        edges = {name: set(_step_targets(step)) for name, step in steps.items()}
-        for name in unreachable(spec["start"], edges, list(steps)):
-            problems.append(
-                doc.problem(
-                    ("steps", name), f"unreachable step '{name}' (no path from '{spec['start']}')"
-                )
+    return problems
+
+
+def _flows(flow: Flow) -> Iterator[Flow]:
+    """The flow and every flow inside its steps, depth first."""
+    yield flow
+    seen = flow.outer | frozenset(flow.steps)
+    for name, step in flow.steps.items():
+        for where, inner, is_map in inner_flows(step, (*flow.where, "steps", name)):
+            yield from _flows(
+                Flow(where, inner["start"], inner["steps"], seen, flow.in_map or is_map)
             )
+
+
+def _check_flow(
+    doc: Document, flow: Flow, task_types: TaskTypes | None, workflow: str
+) -> list[Problem]:
+    problems = list(_reserved_and_start(doc, flow))
+    problems += _targets(doc, flow)
+    problems += _error_lists(doc, flow)
+    problems += _references(doc, flow)
+    problems += _children(doc, flow, workflow)
+    if task_types is not None:
+        problems += _task_types(doc, flow, task_types)
+    if not errors_only(problems):
+        edges = {name: set(_step_targets(step)) for name, step in flow.steps.items()}
+        for name in unreachable(flow.start, edges, list(flow.steps)):
+            message = f"unreachable step '{name}' (no path from '{flow.start}')"
+            problems.append(doc.problem(flow.at(name), message))
     return problems
 
 
@@ -52,19 +98,19 @@ def _step_targets(step: dict) -> list[str]:
     return [t for t in targets if t]
 
 
-def _reserved_and_start(doc: Document, spec: dict) -> Iterator[Problem]:
-    for name in spec["steps"]:
+def _reserved_and_start(doc: Document, flow: Flow) -> Iterator[Problem]:
+    for name in flow.steps:
         if name in TERMINAL_STATES:
             yield doc.problem(
-                ("steps", name), f"'{name}' is a reserved state; name the step otherwise"
+                flow.at(name), f"'{name}' is a reserved state; name the step otherwise"
             )
-    if spec["start"] not in spec["steps"]:
-        yield doc.problem(("start",), f"unknown step '{spec['start']}'")
+    if flow.start not in flow.steps:
+        yield doc.problem((*flow.where, "start"), f"unknown step '{flow.start}'")
 
 
-def _targets(doc: Document, steps: dict) -> Iterator[Problem]:
-    to_steps = set(steps) | {SUCCEEDED}
-    for name, step in steps.items():
+def _targets(doc: Document, flow: Flow) -> Iterator[Problem]:
+    to_steps = set(flow.steps) | {SUCCEEDED}
+    for name, step in flow.steps.items():
         places: list[tuple[tuple, str, set[str]]] = []
         if step.get("next"):
             places.append((("next",), step["next"], to_steps))
@@ -80,59 +126,86 @@ def _targets(doc: Document, steps: dict) -> Iterator[Problem]:
         ]
         for path, target, allowed in places:
             if target not in allowed:
-                yield doc.problem(("steps", name, *path), f"unknown step '{target}'")
+                yield doc.problem(flow.at(name, *path), _unknown_target(flow, target))
 
 
-def _error_lists(doc: Document, steps: dict) -> Iterator[Problem]:
-    for name, step in steps.items():
+def _unknown_target(flow: Flow, target: str) -> str:
+    if target in flow.outer:
+        return (
+            f"'{target}' is outside this branch: a branch ends with `succeeded` or `failed`, "
+            "and its step's own `next` goes on"
+        )
+    return f"unknown step '{target}'" + (" in this branch" if flow.is_branch else "")
+
+
+def _error_lists(doc: Document, flow: Flow) -> Iterator[Problem]:
+    for name, step in flow.steps.items():
         for field in ("retry", "catch"):
             rules = step.get(field, ())
             for i, rule in enumerate(rules):
                 if ALL in rule["errors"] and (len(rule["errors"]) > 1 or i != len(rules) - 1):
                     yield doc.problem(
-                        ("steps", name, field, i, "errors"),
+                        flow.at(name, field, i, "errors"),
                         f"{ALL} must stand alone, in the last {field} rule",
                     )
 
 
-def _references(doc: Document, steps: dict) -> Iterator[Problem]:
-    for name, step in steps.items():
+def _references(doc: Document, flow: Flow) -> Iterator[Problem]:
+    visible = flow.outer | frozenset(flow.steps)
+    for name, step in flow.steps.items():
         found = [
-            (("steps", name, "params", *where), ref)
+            (flow.at(name, "params", *where), ref)
             for where, ref in references(step.get("params", {}))
+        ]
+        found += [
+            (flow.at(name, "input", *where), ref)
+            for where, ref in references(step.get("input", {}))
         ]
         for i, rule in enumerate(step.get("choice", ())):
             found += [
-                (("steps", name, "choice", i, "when"), p) for p in condition_paths(rule["when"])
+                (flow.at(name, "choice", i, "when"), p) for p in condition_paths(rule["when"])
             ]
+        if step["kind"] == "map":
+            found.append((flow.at(name, "map", "items"), step["map"]["items"]))
         for path, ref in found:
-            message = _reference_problem(ref, steps)
+            message = _reference_problem(ref, visible, flow)
             if message:
                 yield doc.problem(path, message)
 
 
-def _reference_problem(ref: str, steps: Mapping[str, Any]) -> str | None:
+def _reference_problem(ref: str, steps: frozenset[str], flow: Flow) -> str | None:
     try:
         segments = parse_path(ref)
     except PathError as error:
         return str(error)
     if segments[0] == "steps" and (len(segments) < 2 or segments[1] not in steps):
-        return f"'{ref}' names no step of this workflow"
+        where = "this branch can see" if flow.is_branch else "of this workflow"
+        return f"'{ref}' names no step {where}"
+    if segments[0] in ("item", "index") and not flow.in_map:
+        return f"'{ref}' exists only inside a map step's steps"
     return None
 
 
-def _task_types(doc: Document, steps: dict, task_types: TaskTypes) -> Iterator[Problem]:
-    for name, step in steps.items():
+def _children(doc: Document, flow: Flow, workflow: str) -> Iterator[Problem]:
+    for name, step in flow.steps.items():
+        if step.get("workflow") == workflow:
+            yield doc.problem(
+                flow.at(name, "workflow"), f"workflow '{workflow}' cannot start itself as a child"
+            )
+
+
+def _task_types(doc: Document, flow: Flow, task_types: TaskTypes) -> Iterator[Problem]:
+    for name, step in flow.steps.items():
         task = step.get("task")
         if task is None:
             continue
         if not task_types.has_task_type(task):
-            yield doc.problem(("steps", name, "task"), f"unknown task type '{task}'")
+            yield doc.problem(flow.at(name, "task"), f"unknown task type '{task}'")
             continue
         for param in task_types.required_params(task):
             if param not in step["params"]:
                 yield doc.problem(
-                    ("steps", name, "params"), f"task '{task}' needs the parameter '{param}'"
+                    flow.at(name, "params"), f"task '{task}' needs the parameter '{param}'"
                 )
 
 
@@ -145,3 +218,51 @@ def _input_schema(doc: Document, spec: dict) -> Iterator[Problem]:
     except SchemaError as error:
         path = ("input", *error.path)
         yield doc.problem(path, f"not a valid JSON Schema: {error.message}")
+
+
+def child_workflow_problems(
+    checked: Sequence[MachineDefinition], known: Sequence[MachineDefinition]
+) -> list[Problem]:
+    """Child workflows the `checked` definitions start that are not among the `known` ones,
+    are not workflows, or start their parent again (directly or through others)."""
+    problems = []
+    kinds = {d.name: d.kind for d in known}
+    graph = _call_graph(known)
+    for definition in checked:
+        template = definition.workflow
+        for path, (child, line) in (template.children if template else {}).items():
+            kind = kinds.get(child)
+            message = None
+            if kind is None:
+                message = f"unknown workflow '{child}'"
+            elif kind != "workflow":
+                message = f"'{child}' is a machine of kind '{kind}', not a workflow"
+            elif (loop := _loop(graph, child, definition.name)) is not None:
+                message = f"workflow '{definition.name}' starts itself: {' -> '.join(loop)}"
+            if message:
+                problems.append(Problem(definition.source, line, path, message))
+    return problems
+
+
+def _call_graph(definitions: Sequence[MachineDefinition]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for definition in definitions:
+        children = definition.workflow.children if definition.workflow else {}
+        graph.setdefault(definition.name, set()).update(name for name, _ in children.values())
+    return graph
+
+
+def _loop(graph: dict[str, set[str]], start: str, target: str) -> list[str] | None:
+    """A chain of calls from `target` through `start` back to `target`, if there is one."""
+    trail, seen = [(start, [target, start])], {start}
+    while trail:
+        name, chain = trail.pop()
+        if name == target:
+            return chain
+        for child in sorted(graph.get(name, ())):
+            if child == target:
+                return [*chain, child]
+            if child not in seen:
+                seen.add(child)
+                trail.append((child, [*chain, child]))
+    return None

@@ -1,7 +1,8 @@
 """`kind: workflow`: validate a template, check it, and compile it to a run machine.
 
-A run's machine has one state per step plus `succeeded`, `failed` and `cancelled`. Its
-events: `succeed` (a task or wait step finished), `choose_<dest>` (a choice),
+A run's machine has one state per top-level step (a parallel or map step is one state,
+its branches run inside it) plus `succeeded`, `failed` and `cancelled`. Its events:
+`succeed` (a step other than a choice finished), `choose_<dest>` (a choice),
 `catch_<dest>` (a catcher), `fail`, `cancel`, and `redrive_<step>` (out of `failed`).
 """
 
@@ -12,10 +13,11 @@ from marshmallow import ValidationError
 from ..fields import flatten_errors
 from ..loader import build_machine, register_kind
 from ..machine.checks import CallbackNames
-from ..problems import Problem, errors_only
+from ..problems import Problem, errors_only, format_path
 from ..yamlsafe import Document
 from .checks import check_workflow
-from .schema import StepSchema, WorkflowSchema
+from .schema import WorkflowSchema
+from .steps import child_calls, load_steps, too_many_steps
 from .template import CANCELLED, FAILED, SUCCEEDED, build_template
 
 
@@ -27,33 +29,19 @@ def load_workflow(doc: Document, callbacks: CallbackNames, options: dict) -> tup
     except ValidationError as error:
         problems += [doc.problem(p, m) for p, m in flatten_errors(error.messages)]
         data = None
-    steps = _load_steps(doc, problems)
+    steps = load_steps(doc, doc.data.get("steps"), ("steps",), problems)
     if data is None or steps is None:
         return None, problems
+    too_many = too_many_steps(doc, steps)
+    if too_many is not None:
+        return None, [*problems, too_many]
     spec = {**data, "steps": steps}
     problems += check_workflow(doc, spec, options.get("task_types"))
     if errors_only(problems):
         return None, problems
-    return build_machine(run_machine(spec), doc, spec=spec, workflow=build_template(spec)), problems
-
-
-def _load_steps(doc: Document, problems: list[Problem]) -> dict[str, dict] | None:
-    raw = doc.data.get("steps")
-    if not isinstance(raw, dict):
-        return None
-    steps, failed = {}, False
-    for name, step in raw.items():
-        try:
-            loaded = StepSchema().load(step)
-        except ValidationError as error:
-            problems += [
-                doc.problem(("steps", name, *p), m) for p, m in flatten_errors(error.messages)
-            ]
-            failed = True
-            continue
-        kind = next(k for k in ("task", "choice", "wait") if k in loaded)
-        steps[name] = {**loaded, "kind": kind}
-    return None if failed else steps
+    calls = {format_path(where): (name, doc.line_of(where)) for where, name in child_calls(steps)}
+    template = build_template(spec, children=calls)
+    return build_machine(run_machine(spec), doc, spec=spec, workflow=template), problems
 
 
 def run_machine(spec: dict) -> dict:
@@ -69,7 +57,7 @@ def run_machine(spec: dict) -> dict:
     ]
     transitions = []
     for name, step in steps.items():
-        if step["kind"] in ("task", "wait"):
+        if step["kind"] != "choice":
             transitions.append(_transition("succeed", [name], step["next"]))
         for target in dict.fromkeys(
             [r["next"] for r in step.get("choice", ())] + [step.get("default")]

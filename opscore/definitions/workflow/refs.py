@@ -1,4 +1,5 @@
-"""References into a run's data: `$.input.url`, `$.steps.fetch.output.items[0]`.
+"""References into a run's data: `$.input.url`, `$.steps.fetch.output.items[0]`, and inside
+a map step's steps `$.item` (the item) and `$.index` (its place in the list).
 
 A parameter that is exactly a reference is replaced by the value it names; inside a
 longer string, `{$.path}` is replaced by the value's text. `$$` at the start of a string
@@ -14,7 +15,7 @@ from typing import Any
 
 _SEGMENT = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]|\['([^'\]]+)'\]")
 _PLACEHOLDER = re.compile(r"\{(\$[^{}\s]*)\}")
-ROOTS = ("input", "steps", "run", "error")
+ROOTS = ("input", "steps", "run", "error", "item", "index")
 
 
 class PathError(ValueError):

@@ -10,14 +10,33 @@ from ..fields import TEXT_MAX, Name, StrictSchema, name_validators
 from .choice import condition_problems
 from .durations import parse_duration
 
-STEP_KINDS = ("task", "choice", "wait")
-MAX_STEPS = 200
+STEP_KINDS = ("task", "choice", "wait", "parallel", "map", "workflow")
+MAX_STEPS = 200  # steps in one template, its branches' and map bodies' included
+MAX_BRANCHES = 32  # branches of one parallel step
+MAX_CONCURRENCY = 100  # map items running at once: the default, and the most allowed
 _ERROR_NAME = fields.String(validate=validate.Length(min=1, max=100))
 
 
 def _check_step_count(steps: dict) -> None:
     if not 1 <= len(steps) <= MAX_STEPS:
         raise ValidationError(f"a workflow has 1 to {MAX_STEPS} steps; this one has {len(steps)}")
+
+
+def _check_branch_count(branches: dict) -> None:
+    if not 1 <= len(branches) <= MAX_BRANCHES:
+        raise ValidationError(
+            f"a parallel step has 1 to {MAX_BRANCHES} branches; this one has {len(branches)}"
+        )
+
+
+def _steps(**kwargs: Any) -> fields.Dict:
+    """A flow's steps: each checked by StepSchema on its own, so problems say where they are."""
+    return fields.Dict(
+        keys=fields.String(validate=name_validators),
+        values=fields.Raw(),
+        validate=_check_step_count,
+        **kwargs,
+    )
 
 
 class Duration(fields.Field):
@@ -62,6 +81,29 @@ class ChoiceRuleSchema(StrictSchema):
     next = Name(required=True)
 
 
+class FlowSchema(StrictSchema):
+    """A branch of a parallel step: where it starts and its steps."""
+
+    start = Name(required=True)
+    steps = _steps(required=True)
+
+
+class ParallelSchema(StrictSchema):
+    branches = fields.Dict(
+        keys=fields.String(validate=name_validators),
+        values=fields.Raw(),
+        required=True,
+        validate=_check_branch_count,
+    )
+
+
+class MapSchema(StrictSchema):
+    items = fields.String(required=True, validate=validate.Length(min=2, max=TEXT_MAX))
+    max_concurrency = fields.Integer(strict=True, validate=validate.Range(1, MAX_CONCURRENCY))
+    start = Name(required=True)
+    steps = _steps(required=True)
+
+
 class StepSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
     task = Name()
@@ -73,15 +115,19 @@ class StepSchema(StrictSchema):
     choice = fields.List(fields.Nested(ChoiceRuleSchema), validate=validate.Length(min=1))
     default = Name()
     wait = Duration()
+    parallel = fields.Nested(ParallelSchema)
+    map = fields.Nested(MapSchema)
+    workflow = Name()
+    input = fields.Dict(keys=fields.String())
 
     @validates_schema(pass_original=True)
     def one_kind(self, data: dict, original: Any, **_: Any) -> None:
-        """A step is exactly one of task, choice or wait, with only the fields that kind uses."""
+        """A step is exactly one kind, with only the fields that kind uses."""
         kinds = [kind for kind in STEP_KINDS if kind in data]
         if len(kinds) != 1:
-            raise ValidationError("a step needs exactly one of: task, choice, wait")
+            raise ValidationError(f"a step needs exactly one of: {', '.join(STEP_KINDS)}")
         kind = kinds[0]
-        if kind in ("task", "wait") and "next" not in data:
+        if kind != "choice" and "next" not in data:
             raise ValidationError("Missing data for required field.", "next")
         allowed = _FIELDS_OF[kind] | {"description"}
         misplaced = sorted(set(original) - allowed) if isinstance(original, dict) else []
@@ -89,10 +135,14 @@ class StepSchema(StrictSchema):
             raise ValidationError(f"a {kind} step cannot have: {', '.join(misplaced)}")
 
 
+_HANDLED = {"next", "timeout", "retry", "catch"}  # a step that can fail, and be retried
 _FIELDS_OF = {
-    "task": {"task", "params", "next", "timeout", "retry", "catch"},
+    "task": {"task", "params", *_HANDLED},
     "choice": {"choice", "default"},
     "wait": {"wait", "next"},
+    "parallel": {"parallel", *_HANDLED},
+    "map": {"map", *_HANDLED},
+    "workflow": {"workflow", "input", *_HANDLED},
 }
 
 
@@ -112,9 +162,4 @@ class WorkflowSchema(StrictSchema):
     timeout = Duration()
     agent = fields.Nested(AgentBindingSchema)
     start = Name(required=True)
-    steps = fields.Dict(
-        keys=fields.String(validate=name_validators),
-        values=fields.Raw(),
-        required=True,
-        validate=_check_step_count,
-    )
+    steps = _steps(required=True)

@@ -1,7 +1,9 @@
 """A workflow template as immutable values, built from its validated definition.
 
-A template is a flow: where it starts and its named steps. A step is named by its path;
-a top-level step's path is its name.
+A template is a flow (a start and named steps); a `parallel` step holds one flow per
+branch and a `map` step one flow run per item, so flows nest. A step inside a branch is
+named by its path: `fan_out/research/search`, `each_doc/3/summarize` (the item's index in
+place of a branch name); a top-level step's path is its name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .retry import Catcher, Retrier
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 TERMINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
+SEPARATOR = "/"
 AGENT_TASKS = ("agent", "agent_event")  # task types that act on the run's agent by default
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -27,6 +30,12 @@ class StepKind(StrEnum):
     TASK = "task"  # a worker runs a task type
     CHOICE = "choice"  # the first rule that holds picks `next`
     WAIT = "wait"  # the run pauses, holding no worker
+    PARALLEL = "parallel"  # every branch runs at once; the step ends when all have
+    MAP = "map"  # one flow per item of a list, at most `max_concurrency` at once
+    WORKFLOW = "workflow"  # a child run of another template; the step ends with it
+
+
+COMPOSITE = frozenset({StepKind.PARALLEL, StepKind.MAP})
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,14 @@ class Flow:
     start: str
     steps: Mapping[str, Step]
 
+    def count_steps(self) -> int:
+        """Its steps, those of the flows inside them included."""
+        return sum(1 + sum(f.count_steps() for f in s.flows()) for s in self.steps.values())
+
 
 @dataclass(frozen=True)
 class Step:
-    """One step: a task, a choice or a wait."""
+    """One step: a task, a choice, a wait, a parallel, a map or a child workflow."""
 
     name: str
     kind: StepKind
@@ -53,6 +66,12 @@ class Step:
     default: str | None = None
     wait: float | None = None
     description: str = ""
+    branches: Mapping[str, Flow] = field(default_factory=lambda: _EMPTY)  # parallel
+    body: Flow | None = None  # map: the flow each item runs
+    items: str | None = None  # map: the reference to the list
+    max_concurrency: int | None = None  # map: items running at once (None: the limit)
+    workflow: str | None = None  # workflow: the child template's name
+    input: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)  # workflow: child input
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -61,6 +80,16 @@ class Step:
         catches = tuple(c.next for c in self.catch)
         chosen = (*rules, self.default) if self.kind == StepKind.CHOICE else ()
         return tuple(dict.fromkeys(t for t in (self.next, *chosen, *catches) if t))
+
+    def flow_of(self, key: str) -> Flow:
+        """The flow a branch (`key` is its name) or a map item (its index) runs."""
+        if self.kind == StepKind.MAP and self.body is not None:
+            return self.body
+        return self.branches[key]
+
+    def flows(self) -> tuple[Flow, ...]:
+        """The flows inside this step: a parallel's branches, a map's body (else none)."""
+        return (*self.branches.values(), *((self.body,) if self.body else ()))
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,8 @@ class WorkflowTemplate:
     agent: AgentBinding = AgentBinding()
     # Whether a run needs an agent: a binding, or an agent step that names none of its own.
     needs_agent: bool = False
+    # The child workflows its steps start: document path -> (workflow name, line).
+    children: Mapping[str, tuple[str, int]] = field(default_factory=lambda: _EMPTY)
 
     @property
     def start(self) -> str:
@@ -103,8 +134,15 @@ class WorkflowTemplate:
         return self.flow.steps
 
     def step(self, path: str) -> Step:
-        """The step at `path`; KeyError otherwise."""
-        return self.flow.steps[path]
+        """The step at `path` (`name`, `parallel_step/branch/name`, `map_step/3/name`, ...);
+        KeyError otherwise."""
+        segments = path.split(SEPARATOR)
+        flow = self.flow
+        step = flow.steps[segments[0]]
+        for key, name in zip(segments[1::2], segments[2::2], strict=True):
+            flow = step.flow_of(key)
+            step = flow.steps[name]
+        return step
 
 
 def _retrier(data: Mapping[str, Any]) -> Retrier:
@@ -123,9 +161,12 @@ def _flow(spec: Mapping[str, Any]) -> Flow:
 
 
 def _step(name: str, spec: Mapping[str, Any]) -> Step:
+    kind = StepKind(spec["kind"])
+    parallel = spec.get("parallel", {})
+    mapped = spec.get("map")
     return Step(
         name=name,
-        kind=StepKind(spec["kind"]),
+        kind=kind,
         next=spec.get("next"),
         task=spec.get("task"),
         params=spec.get("params", {}),
@@ -136,18 +177,28 @@ def _step(name: str, spec: Mapping[str, Any]) -> Step:
         default=spec.get("default"),
         wait=spec.get("wait"),
         description=spec.get("description", ""),
+        branches=MappingProxyType({k: _flow(b) for k, b in parallel.get("branches", {}).items()}),
+        body=_flow(mapped) if mapped else None,
+        items=mapped["items"] if mapped else None,
+        max_concurrency=mapped.get("max_concurrency") if mapped else None,
+        workflow=spec.get("workflow"),
+        input=spec.get("input", {}),
     )
 
 
 def needs_agent(flow: Flow) -> bool:
-    """Whether a step of `flow` falls back on the run's agent (names none of its own)."""
-    return any(
-        step.kind == StepKind.TASK and step.task in AGENT_TASKS and "agent" not in step.params
-        for step in flow.steps.values()
-    )
+    """Whether a step of `flow`, or of a flow inside it, falls back on the run's agent."""
+    for step in flow.steps.values():
+        if step.kind == StepKind.TASK and step.task in AGENT_TASKS and "agent" not in step.params:
+            return True
+        if any(needs_agent(inner) for inner in step.flows()):
+            return True
+    return False
 
 
-def build_template(spec: Mapping[str, Any]) -> WorkflowTemplate:
+def build_template(
+    spec: Mapping[str, Any], children: Mapping[str, tuple[str, int]] | None = None
+) -> WorkflowTemplate:
     """The template described by a validated, normalized workflow spec."""
     flow = _flow(spec)
     binding = AgentBinding(**spec.get("agent", {}))
@@ -159,4 +210,5 @@ def build_template(spec: Mapping[str, Any]) -> WorkflowTemplate:
         timeout=spec.get("timeout"),
         agent=binding,
         needs_agent=binding != AgentBinding() or needs_agent(flow),
+        children=MappingProxyType(dict(children or {})),
     )

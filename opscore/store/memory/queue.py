@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import os
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ...clock import Clock, SystemClock
 from ...config import DEFAULT_QUEUE_CAPACITY
@@ -24,6 +26,7 @@ class MemoryWorkQueue:
 
     def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY, clock: Clock | None = None) -> None:
         self.capacity = capacity
+        self.lease = math.inf  # claims in memory hold no lease: a dead process takes them along
         self.clock = clock or SystemClock()
         self._ready: deque[WorkItem] = deque()
         self._timers: list[tuple[float, int, WorkItem]] = []
@@ -73,6 +76,13 @@ class MemoryWorkQueue:
             self._busy -= 1
             self._promote()
             self._cond.notify()
+
+    def release(self, item: WorkItem, delay: float) -> None:
+        """Free the item's slot and queue it again, marked redelivered, after `delay`."""
+        again = replace(item, due=self.clock.now() + delay, redelivered=True)
+        with self._cond:
+            self._busy -= 1
+            self._push([again])
 
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Claims in memory hold no lease: nothing to renew."""

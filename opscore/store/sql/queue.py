@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from ...clock import Clock
+from ...config import DEFAULT_WORK_LEASE
 from ...errors import QueueFull
 from ..work import WorkItem, WorkKind
 from .engine import reading, writing
 from .schema import work
 
-DEFAULT_LEASE = 60.0
 MIN_POLL, MAX_POLL = 0.02, 0.5
 _ADMISSION_LOCK = 0x0B5C0E  # PostgreSQL advisory lock that serializes admissions
 
@@ -39,7 +39,7 @@ class SqlWorkQueue:
         engine: Engine,
         capacity: int,
         clock: Clock,
-        lease: float = DEFAULT_LEASE,
+        lease: float = DEFAULT_WORK_LEASE,
     ) -> None:
         self.engine = engine
         self.capacity = capacity
@@ -158,6 +158,15 @@ class SqlWorkQueue:
         """Delete a claimed row (unless its lease ran out and another worker took it)."""
         with writing(self.engine) as conn:
             conn.execute(delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner))
+
+    def release(self, item: WorkItem, delay: float) -> None:
+        """Let the item's lease end `delay` from now: it is then claimed again, redelivered."""
+        with writing(self.engine) as conn:
+            conn.execute(
+                update(work)
+                .where(work.c.id == item.id, work.c.lease_owner == self.owner)
+                .values(lease_until=self.clock.now() + delay)
+            )
 
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Extend the leases of rows this process is still working on."""

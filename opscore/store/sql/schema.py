@@ -20,6 +20,7 @@ metadata = MetaData()
 
 ID = String(128)
 NAME = String(64)
+PATH = String(512)  # a step inside branches: `fan_out/research/search`, `each_doc/3/summarize`
 
 instances = Table(
     "instances",
@@ -35,7 +36,7 @@ instances = Table(
     Column("updated_at", Float, nullable=False),
     Column("name", String(200)),
     Column("agent_id", ID),
-    Column("waiting_for", ID),
+    Column("waiting_for", String(4000)),  # `|a|b|`: the agents a run's steps wait for
     Column("capabilities", JSON, nullable=False),
     Column("metadata", JSON, nullable=False),
     Column("context", JSON, nullable=False),
@@ -68,8 +69,8 @@ transitions = Table(
     Column("version", Integer, nullable=False),
     Column("seq", Integer),  # NULL for feed-only entries (step attempts)
     Column("event", String(80), nullable=False),
-    Column("source", NAME, nullable=False),
-    Column("dest", NAME, nullable=False),
+    Column("source", PATH, nullable=False),  # a feed note's is the step's path
+    Column("dest", PATH, nullable=False),
     Column("at", Float, nullable=False),
     Column("data", JSON, nullable=False),
     UniqueConstraint("instance_id", "seq", name="uq_transitions_instance_seq"),
@@ -97,7 +98,7 @@ work = Table(
     ),
     Column("kind", String(16), nullable=False),
     Column("run_id", ID, nullable=False),
-    Column("step", NAME, nullable=False),
+    Column("step", PATH, nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("due", Float, nullable=False),
     Column("lease_owner", String(64)),

@@ -15,7 +15,12 @@ from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, inse
 from sqlalchemy.exc import IntegrityError
 
 from ...clock import Clock, SystemClock
-from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
+from ...config import (
+    DEFAULT_HISTORY_CAP,
+    DEFAULT_IDEMPOTENCY_TTL,
+    DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_WORK_LEASE,
+)
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
@@ -32,6 +37,7 @@ UPDATE_INSTANCE = update(instances).where(
 )
 APPEND_TRANSITION = insert(transitions).returning(transitions.c.gid)
 PURGE_EVERY = 1000
+WAIT_MARK = "|"  # around each agent a run waits for, in its `waiting_for` column (ids have none)
 FEED_POLL = 0.5  # commits of other processes show up in live streams within this
 
 
@@ -44,7 +50,8 @@ class SqlStore:
         history_cap: int = DEFAULT_HISTORY_CAP,
         idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
         clock: Clock | None = None,
-        queue_capacity: int = 1000,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+        lease: float = DEFAULT_WORK_LEASE,
     ) -> None:
         self.engine = engine
         self.kind = engine.dialect.name
@@ -53,7 +60,7 @@ class SqlStore:
         self._clock = clock or SystemClock()
         self._writes = 0
         self._fed = threading.Condition()
-        self.queue = SqlWorkQueue(engine, queue_capacity, self._clock)
+        self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -109,10 +116,12 @@ class SqlStore:
             ("state", query.state),
             ("machine", query.machine),
             ("agent_id", query.agent_id),
-            ("waiting_for", query.waiting_for),
         ):
             if value is not None:
                 where.append(instances.c[column] == value)
+        if query.waiting_for is not None:
+            marked = f"{WAIT_MARK}{query.waiting_for}{WAIT_MARK}"
+            where.append(instances.c.waiting_for.contains(marked, autoescape=True))
         if query.capability is not None:
             where.append(
                 exists().where(
@@ -193,7 +202,7 @@ class SqlStore:
                 "updated_at": instance.updated_at,
                 "metadata": dict(instance.metadata),
                 "context": dict(instance.context),
-                "waiting_for": instance.waiting_for,
+                "waiting_for": _waits(instance.waiting_for),
             },
         )
         if changed.rowcount == 0:
@@ -354,15 +363,27 @@ def _row(instance: Instance) -> dict[str, Any]:
         "updated_at": instance.updated_at,
         "name": instance.name,
         "agent_id": instance.agent_id,
-        "waiting_for": instance.waiting_for,
+        "waiting_for": _waits(instance.waiting_for),
         "capabilities": list(instance.capabilities),
         "metadata": dict(instance.metadata),
         "context": dict(instance.context),
     }
 
 
+def _waits(agents: tuple[str, ...]) -> str | None:
+    """The agents a run waits for as the column keeps them: `|a|b|` (None for none)."""
+    return f"{WAIT_MARK}{WAIT_MARK.join(agents)}{WAIT_MARK}" if agents else None
+
+
 def _instance(row: Any) -> Instance:
-    return Instance(**{**row, "capabilities": tuple(row["capabilities"])})
+    waits = row["waiting_for"]
+    return Instance(
+        **{
+            **row,
+            "capabilities": tuple(row["capabilities"]),
+            "waiting_for": tuple(waits.strip(WAIT_MARK).split(WAIT_MARK)) if waits else (),
+        }
+    )
 
 
 def _record(row: Any) -> TransitionRecord:

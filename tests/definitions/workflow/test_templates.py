@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from opscore.cli import main
 from opscore.definitions import load_file, load_text
 from opscore.tasks.builtin import builtin_tasks
-from tests.support.constants import MACHINES, TEST_MACHINES
+from tests.support.constants import MACHINES, ROOT, TEST_MACHINES
 
 INVALID = TEST_MACHINES / "invalid_workflows"
 EXPECTED = {
     "all_not_alone.yaml": "14: steps.second.retry[0].errors: ALL must stand alone, in the last "
     "retry rule",
+    "branch_next_outside.yaml": "12: steps.fan_out.parallel.branches.one.steps.a.next: 'merge' "
+    "is outside this branch: a branch ends with `succeeded` or `failed`, and its step's own "
+    "`next` goes on",
+    "branch_unknown_start.yaml": "9: steps.each.map.start: unknown step 'summarise'",
+    "item_outside_map.yaml": "8: steps.first.params.doc: '$.item' exists only inside a map "
+    "step's steps",
+    "map_concurrency_zero.yaml": "9: steps.each.map.max_concurrency: Must be greater than or "
+    "equal to 1 and less than or equal to 100.",
+    "nested_too_deep.yaml": "21: steps.one.map.steps.two.map.steps.three.map.steps.four: "
+    "parallel and map steps nest at most 3 deep",
+    "parallel_without_next.yaml": "6: steps.fan_out.next: Missing data for required field.",
+    "sibling_branch_reference.yaml": "16: steps.fan_out.parallel.branches.two.steps.b.params."
+    "seen: '$.steps.a.output' names no step this branch can see",
+    "workflow_starts_itself.yaml": "7: steps.again.workflow: workflow 'workflow_starts_itself' "
+    "cannot start itself as a child",
     "backoff_rate_below_one.yaml": "15: steps.second.retry[0].backoff_rate: Must be greater than "
     "or equal to 1.0 and less than or equal to 100.0.",
     "bad_duration.yaml": "15: steps.second.retry[0].interval: 'soon' is not a duration "
@@ -29,12 +47,13 @@ EXPECTED = {
     "negative_max_attempts.yaml": "15: steps.second.retry[0].max_attempts: Must be greater than "
     "or equal to 0 and less than or equal to 100.",
     "reference_bad_root.yaml": "12: steps.second.params.url: '$.inputs.url' must start with one "
-    "of: $.input, $.steps, $.run, $.error",
+    "of: $.input, $.steps, $.run, $.error, $.item, $.index",
     "reference_to_unknown_step.yaml": "12: steps.second.params.url: '$.steps.third.output' names "
     "no step of this workflow",
     "reserved_step_name.yaml": "6: steps.failed: 'failed' is a reserved state; name the step "
     "otherwise",
-    "task_and_wait.yaml": "6: steps.first: a step needs exactly one of: task, choice, wait",
+    "task_and_wait.yaml": "6: steps.first: a step needs exactly one of: task, choice, wait, "
+    "parallel, map, workflow",
     "task_with_default.yaml": "6: steps.first: a task step cannot have: default",
     "unknown_jitter.yaml": "15: steps.second.retry[0].jitter: Must be one of: full, none.",
     "unknown_next.yaml": "8: steps.first.next: unknown step 'secnd'",
@@ -111,3 +130,19 @@ def test_template_with_more_than_200_steps_is_a_problem_naming_the_limit(callbac
 def test_template_with_200_steps_loads(callbacks):
     result = load_text(steps_text(200), "long.yaml", callbacks, task_types=builtin_tasks())
     assert result.problems == []
+
+
+def test_the_branch_example_in_the_workflows_docs_loads(callbacks):
+    docs = (ROOT / "docs" / "workflows.md").read_text()
+    section = docs.split("## Branches", 1)[1]
+    example = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    kinds = []
+    for name, step in example.items():  # each step is an example of its own kind
+        steps = {name: step, "merge": {"task": "noop", "next": "succeeded"}}
+        text = json.dumps(
+            {"kind": "workflow", "name": name, "version": 1, "start": name, "steps": steps}
+        )
+        result = load_text(text, f"{name}.json", callbacks, task_types=builtin_tasks())
+        assert result.problems == []
+        kinds.append(result.definition.workflow.steps[name].kind)
+    assert kinds == ["parallel", "map", "workflow"]
