@@ -477,8 +477,9 @@ class RunState:
         return self._evolve(branches=kept) if len(kept) != len(self.branches) else self
 
     def succeeded(self, output: Any) -> RunState:
-        """The run ended with `output`."""
-        return self._evolve(output=output)
+        """The run ended with `output`; an error a catcher moved on from is not the run's
+        (the step that raised it keeps it, in its record and its attempts)."""
+        return self._evolve(output=output, error=None)
 
     def failed(self, error: Failure) -> RunState:
         """The run (or the step a catcher moved on from) failed with `error`."""

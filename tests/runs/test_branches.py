@@ -233,3 +233,19 @@ def test_more_items_than_a_map_takes_fail_the_step_with_a_named_error(workflow_c
     state = workflow_core.runs.state(done)
     assert (done.state, state.error.name) == ("failed", "States.ItemsLimitExceeded")
     assert "at most 1000" in state.error.message
+
+
+def test_a_run_that_caught_an_error_and_then_succeeded_shows_no_error(
+    workflow_core, add_template, picky
+):
+    text = EACH.replace("{task}", "picky").replace(
+        "    next: succeeded\n",
+        "    catch: [{errors: [Picky.Refused], next: note}]\n"
+        "    next: succeeded\n  note: {task: noop, params: {why: $.error.name}, next: succeeded}\n",
+    )
+    add_template(text)
+    picky.refused = {"a"}
+    run = workflow_core.runs.start("each", {"docs": ["a"]})
+    state = workflow_core.runs.state(wait_done(workflow_core, run.id))
+    assert (state.error, state.output) == (None, {"why": "Picky.Refused"})
+    assert state.steps["each_doc"].error.name == "Picky.Refused"
