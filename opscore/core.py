@@ -13,7 +13,7 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
-from .runs import Attempts, RunService, StepRunner, WorkerPool
+from .runs import Attempts, RunService, StepRunner, TaskService, WorkerPool
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
 from .services.sessions import SessionService
@@ -46,7 +46,8 @@ class OpsCore:
         self.agents = AgentService(self.lifecycle, self.sessions)
         self.runs = RunService.build(self.lifecycle, self.agents, rng)
         self.attempts = Attempts(self.runs)
-        self.runner = StepRunner(self.attempts, tasks, self.agents, limits)
+        self.agent_tasks = TaskService(self.runs)
+        self.runner = StepRunner(self.attempts, tasks, self.agents, limits, self.agent_tasks)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None
 

@@ -210,6 +210,26 @@ class StepNotWaiting(Conflict):
         self.step = step
 
 
+class TaskNotFound(NotFound):
+    """No task with this id is waiting (it never was, or it has been settled)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task '{task_id}' not found (or no longer waiting)")
+        self.task_id = task_id
+
+
+class LeaseLost(Conflict):
+    """A report that does not carry the task's current lease token: it lost its claim (it
+    lapsed and another agent holds the task now) or never had it. Nothing changed."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"task '{task_id}' is not held with this lease token (it lapsed, or another agent "
+            "claimed the task); the report changed nothing"
+        )
+        self.task_id = task_id
+
+
 class InvalidRequest(OpsCoreError):
     """The request is well-formed but its content cannot be accepted."""
 

@@ -26,6 +26,7 @@ from .resources import (
     metrics,
     runs,
     sessions,
+    tasks,
     workflows,
 )
 from .smorest import BEARER_SCHEME, SECURITY_SCHEME, Api, JsonParser
@@ -93,7 +94,7 @@ def create_app(
     )
     api = app.extensions["opscore.api"] = Api(app)
     paths.register_converters(app, api)
-    blueprints = (health, agents, sessions, machines, workflows, runs, events, metrics)
+    blueprints = (health, agents, sessions, machines, workflows, runs, tasks, events, metrics)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)

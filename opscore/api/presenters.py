@@ -8,7 +8,7 @@ from typing import Any
 
 from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
-from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus
+from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus, Task
 from ..runs.paths import SEPARATOR
 
 
@@ -233,3 +233,25 @@ def workflow(definition: Any, versions: list[int]) -> dict[str, Any]:
         "agent": spec.get("agent"),
         "steps": {name: dict(step) for name, step in spec["steps"].items()},
     }
+
+
+def task(found: Task, token: str | None = None) -> dict[str, Any]:
+    """A task as the API shows it; `token` only in the answer to its claim."""
+    record = found.record
+    shown = {
+        "id": found.id,
+        "run_id": found.run.id,
+        "workflow": {"name": found.run.machine, "version": found.run.version},
+        "step": found.step,
+        "attempt": record.attempt,
+        "state": str(found.state),
+        "capability": record.capability,
+        "agent_id": record.agent_id,
+        "params": dict(record.request or {}),
+        "lease_expires_at": timestamp(record.lease_until) if record.lease_until else None,
+        "heartbeat_at": timestamp(record.heartbeat_at) if record.heartbeat_at else None,
+        "waiting_since": timestamp(record.attempts[-1].started_at),
+    }
+    if token is not None:
+        shown["lease_token"] = token
+    return shown

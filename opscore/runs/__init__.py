@@ -6,6 +6,7 @@ from .dispatcher import StepRunner
 from .planner import Planner, RunPlan
 from .service import RunService
 from .state import Attempt, Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
+from .tasks import Task, TaskService, TaskState
 from .workers import WorkerPool
 
 __all__ = [
@@ -21,5 +22,8 @@ __all__ = [
     "StepRecord",
     "StepRunner",
     "StepStatus",
+    "Task",
+    "TaskService",
+    "TaskState",
     "WorkerPool",
 ]

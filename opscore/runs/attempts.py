@@ -68,6 +68,14 @@ class Attempts:
             lambda run, state: self.planner.waiting(run, state, item.step, agent_id, request),
         )
 
+    def offer(self, item: WorkItem, capability: str, request: Mapping[str, Any]) -> Fired | None:
+        """The attempt waits for any agent with `capability` to claim it and report."""
+        return self._settle(
+            item,
+            {StepStatus.RUNNING},
+            lambda run, state: self.planner.offered(run, state, item.step, capability, request),
+        )
+
     def sleep(self, item: WorkItem, seconds: float, output: Any) -> Fired | None:
         """The attempt finishes with `output` after `seconds`."""
         return self._settle(

@@ -19,12 +19,20 @@ from ..definitions.workflow.refs import PathError, resolve
 from ..definitions.workflow.retry import INVALID_OUTPUT, PATH_FAILURE, TASK_FAILED
 from ..definitions.workflow.template import StepKind
 from ..errors import InvalidRequest
-from ..services.validation import MESSAGE_MAX, Limits, check_id, check_json, check_json_object
+from ..services.validation import (
+    MESSAGE_MAX,
+    Limits,
+    check_capability,
+    check_id,
+    check_json,
+    check_json_object,
+)
 from ..store.work import WorkItem, WorkKind
 from ..tasks import (
     ERROR_NAME,
     ERROR_NAME_MAX,
     AgentPort,
+    Offer,
     Sleep,
     Suspend,
     TaskContext,
@@ -33,6 +41,7 @@ from ..tasks import (
 )
 from .attempts import Attempts
 from .state import StepStatus
+from .tasks import TaskService
 
 
 class HandlerWatch(Protocol):
@@ -59,8 +68,10 @@ class StepRunner:
         tasks: TaskRegistry,
         agents: AgentPort,
         limits: Limits,
+        agent_tasks: TaskService,
     ) -> None:
         self.attempts = attempts
+        self.agent_tasks = agent_tasks
         self.ledger = attempts.ledger
         self.tasks = tasks
         self.agents = agents
@@ -85,6 +96,8 @@ class StepRunner:
             self.attempts.child_done(item)
         elif item.kind == WorkKind.CANCEL_RUN:
             self.attempts.cancel_child(item.run_id)
+        elif item.kind == WorkKind.TASK_LEASE:
+            self.agent_tasks.lapse(item)
 
     def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:
         if item.redelivered:
@@ -116,6 +129,7 @@ class StepRunner:
             run.agent_id,
             None if deadline is None else max(0.0, deadline - self.clock.now()),
             self.agents,
+            step.capability,
         )
         with watch.running(deadline):
             result = self._run_handler(step.task, context)
@@ -153,6 +167,8 @@ class StepRunner:
             self.attempts.fail(item, outcome.name, outcome.message)
         elif isinstance(outcome, Suspend):
             self.attempts.suspend(item, outcome.agent_id, outcome.request)
+        elif isinstance(outcome, Offer):
+            self.attempts.offer(item, outcome.capability, outcome.request)
         elif isinstance(outcome, Sleep):
             self.attempts.sleep(item, outcome.seconds, outcome.output)
         else:
@@ -166,6 +182,9 @@ class StepRunner:
         limits = self.limits
         if isinstance(result, TaskError):
             return result
+        if isinstance(result, Offer):
+            request = check_json_object(result.request, "the task's request to its agent", limits)
+            return Offer(check_capability(result.capability), request)
         if isinstance(result, Suspend):
             agent_id = check_id(result.agent_id, "the agent the task hands its step to")
             request = check_json_object(result.request, "the task's request to its agent", limits)

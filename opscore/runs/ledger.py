@@ -94,7 +94,7 @@ class RunLedger:
                 [*made.work, *self._tell_parent(made)],
                 notes=made.notes,
                 waiting_for=_waits(run, self.state(run), made),
-                linked=self._released(run, made.ends),
+                linked=[*made.linked, *self._released(run, made.ends)],
             )
 
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency)

@@ -10,6 +10,7 @@ may move the run.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,12 +21,14 @@ from ..definitions.workflow.retry import decide
 from ..definitions.workflow.template import FAILED, SUCCEEDED, Step, StepKind, WorkflowTemplate
 from ..errors import EventNotAllowed
 from ..model import Instance
+from ..services.lifecycle import LinkedEvent
 from ..store.work import WorkItem, WorkKind
 from .fanout import FanOut, note
 from .paths import ROOT, scope_of
 from .state import Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
 from .view import data_for
 
+TASK_NAMESPACE = uuid.UUID("9b0f3c2e-5a41-4f7a-8d3e-7c1f0b6a2d94")
 NO_CHOICE = Failure("States.NoChoiceMatched", "no rule held and no default")
 MESSAGE_KEPT = 2000
 
@@ -42,6 +45,7 @@ class RunPlan:
     notes: list[dict[str, Any]] = field(default_factory=list)
     ends: RunStatus | None = None  # how the run ends with this change, if it does
     changed: set[str] = field(default_factory=set)  # the steps whose records it changed
+    linked: list[LinkedEvent] = field(default_factory=list)  # agents moved in the same commit
 
     def step(self, path: str, record: StepRecord) -> None:
         """Keep the step's new record."""
@@ -52,6 +56,11 @@ class RunPlan:
 def work_for(kind: WorkKind, run: Instance, path: str, record: StepRecord, due: float) -> WorkItem:
     """Work for the current attempt of the step at `path`."""
     return WorkItem(kind, run.id, path, record.attempt, due)
+
+
+def task_id(run_id: str, path: str, attempt: int) -> str:
+    """The id of the task an attempt becomes: the run's id, then a digest of the attempt."""
+    return f"{run_id}.{uuid.uuid5(TASK_NAMESPACE, f'{run_id}/{path}/{attempt}').hex[:16]}"
 
 
 class Planner:
@@ -97,6 +106,12 @@ class Planner:
             plan.work.append(work_for(WorkKind.RESUME, run, path, record, now + step.wait))
             plan.notes.append(note(path, record, StepStatus.SLEEPING))
             return plan
+        if step.kind == StepKind.INPUT:
+            plan.step(path, record.started(now, None, StepStatus.RUNNING))
+            if step.timeout:
+                due = now + step.timeout
+                plan.work.append(work_for(WorkKind.STEP_TIMEOUT, run, path, record, due))
+            return self._task(run, plan, path, {"schema": dict(step.answer_schema or {})})
         waits = step.kind == StepKind.WORKFLOW
         record = record.started(now, worker, StepStatus.WAITING if waits else StepStatus.RUNNING)
         plan.step(path, record)
@@ -115,10 +130,36 @@ class Planner:
         agent_id: str,
         request: Mapping[str, Any],
     ) -> RunPlan:
-        """The running attempt now waits for an agent's report."""
-        plan = RunPlan(state, notes=[])
-        plan.step(path, state.steps[path].waiting(agent_id, request))
-        plan.notes.append(note(path, plan.state.steps[path], StepStatus.WAITING, agent_id=agent_id))
+        """The running attempt is now a task for one agent: it waits for that agent's report."""
+        return self._task(run, RunPlan(state), path, request, agent_id=agent_id)
+
+    def offered(
+        self,
+        run: Instance,
+        state: RunState,
+        path: str,
+        capability: str,
+        request: Mapping[str, Any],
+    ) -> RunPlan:
+        """The running attempt is now a task any agent with `capability` may claim."""
+        return self._task(run, RunPlan(state), path, request, capability=capability)
+
+    def _task(
+        self,
+        run: Instance,
+        plan: RunPlan,
+        path: str,
+        request: Mapping[str, Any],
+        agent_id: str | None = None,
+        capability: str | None = None,
+    ) -> RunPlan:
+        """Within `plan`: the step's attempt becomes a task (for an agent, a capability, or,
+        with neither, an answer)."""
+        record = plan.state.steps[path]
+        task = task_id(run.id, path, record.attempt)
+        plan.step(path, record.waiting(agent_id, request, task, capability))
+        shown = note(path, record, StepStatus.WAITING, agent_id=agent_id, capability=capability)
+        plan.notes.append({**shown, "task": task})
         return plan
 
     def sleeping(

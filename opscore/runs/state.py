@@ -21,6 +21,10 @@ from typing import Any
 MAX_ATTEMPTS_KEPT = 50
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _CACHED = ("_json", "_steps_json", "_branches_json")
+# What an attempt that ends no longer holds: who it waited for, what for, and its claim.
+_ENDED = dict.fromkeys(
+    ("agent_id", "request", "result", "task", "capability", "lease_token", "lease_until"), None
+) | {"todo": (), "running": 0, "heartbeat_at": None}
 
 
 def _copy(record: Any, **changes: Any) -> Any:
@@ -188,6 +192,11 @@ class StepRecord:
     todo: tuple[int, ...] = ()  # map: the items this attempt has still to start
     running: int = 0  # map: items of this attempt running now (kept, not counted: O(1))
     child: str | None = None  # workflow: the child run of the current attempt
+    task: str | None = None  # waiting for an agent or an answer: the task's id
+    capability: str | None = None  # waiting for any agent with this capability
+    lease_token: str | None = None  # claimed: the token every report must carry
+    lease_until: float | None = None  # claimed: when the claim lapses unless renewed
+    heartbeat_at: float | None = None  # claimed: the holder's last sign of life
 
     @classmethod
     def entered(cls, previous: StepRecord | None) -> StepRecord:
@@ -208,6 +217,11 @@ class StepRecord:
             items=None,
             todo=(),
             child=None,
+            task=None,
+            capability=None,
+            lease_token=None,
+            lease_until=None,
+            heartbeat_at=None,
         )
 
     @property
@@ -229,9 +243,33 @@ class StepRecord:
             self, status=status, attempts=attempts[max(0, extra) :], dropped=dropped, due=None
         )
 
-    def waiting(self, agent_id: str, request: Mapping[str, Any]) -> StepRecord:
-        """The attempt now waits for `agent_id` to report."""
-        return _copy(self, status=StepStatus.WAITING, agent_id=agent_id, request=dict(request))
+    def waiting(
+        self,
+        agent_id: str | None,
+        request: Mapping[str, Any],
+        task: str | None = None,
+        capability: str | None = None,
+    ) -> StepRecord:
+        """The attempt is now a task: it waits for `agent_id` (or any agent with `capability`,
+        or, with neither, an answer) to report."""
+        return _copy(
+            self,
+            status=StepStatus.WAITING,
+            agent_id=agent_id,
+            request=dict(request),
+            task=task,
+            capability=capability,
+        )
+
+    def claimed(self, agent_id: str, token: str, now: float, lease: float) -> StepRecord:
+        """The task is held by `agent_id` until `now + lease` unless it renews its claim."""
+        return _copy(
+            self, agent_id=agent_id, lease_token=token, lease_until=now + lease, heartbeat_at=now
+        )
+
+    def renewed(self, now: float, lease: float) -> StepRecord:
+        """The holder is alive: its claim lasts `lease` from now."""
+        return _copy(self, lease_until=now + lease, heartbeat_at=now)
 
     def waiting_for_child(self, child: str, input_data: Mapping[str, Any]) -> StepRecord:
         """The attempt now waits for its child run `child` (started with `input_data`)."""
@@ -272,7 +310,7 @@ class StepRecord:
             changes.update(output=output, error=None)  # its attempts keep their errors
         if error is not None:
             changes["error"] = error
-        return _copy(self, agent_id=None, request=None, result=None, todo=(), running=0, **changes)
+        return _copy(self, **_ENDED, **changes)
 
     def cancelled(self, now: float) -> StepRecord:
         """The step is stopped: an attempt in progress ends cancelled, a queued one never runs."""
@@ -320,6 +358,11 @@ class StepRecord:
             "todo": list(self.todo) or None,
             "running": self.running or None,
             "child": self.child,
+            "task": self.task,
+            "capability": self.capability,
+            "lease_token": self.lease_token,
+            "lease_until": self.lease_until,
+            "heartbeat_at": self.heartbeat_at,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         if self.status == StepStatus.SUCCEEDED or self.output is not None:
@@ -349,6 +392,11 @@ class StepRecord:
             todo=tuple(data.get("todo") or ()),
             running=data.get("running", 0),
             child=data.get("child"),
+            task=data.get("task"),
+            capability=data.get("capability"),
+            lease_token=data.get("lease_token"),
+            lease_until=data.get("lease_until"),
+            heartbeat_at=data.get("heartbeat_at"),
         )
 
 
@@ -495,12 +543,9 @@ class RunState:
         return record if record is not None and record.active else None
 
     def waiting_for(self) -> tuple[str, ...]:
-        """The agents whose reports steps of the run wait for, each once, sorted."""
-        return tuple(
-            sorted(
-                {r.agent_id for r in self.steps.values() if r.status == StepStatus.WAITING} - {None}
-            )
-        )
+        """Whom the run's tasks wait for, each once, sorted: agents by id, `@capability` for
+        an unclaimed task any agent with it may claim, `!input` for an answer."""
+        return tuple(sorted({who for r in self.steps.values() for who in _waits_for(r)}))
 
     def to_json(self) -> dict[str, Any]:
         """The state as the store keeps it (a run instance's `context`)."""
@@ -545,3 +590,18 @@ def _with_legacy_pending(record: StepRecord, pending: Mapping[str, Any]) -> Step
         request=pending.get("request"),
         result=pending.get("result"),
     )
+
+
+OFFERED = "@"  # before a capability in `waiting_for`: a task any agent with it may claim
+INPUT = "!input"  # in `waiting_for`: a task that waits for an answer (no agent)
+
+
+def _waits_for(record: StepRecord) -> tuple[str, ...]:
+    """Whom a step's task waits for: its agent (named or holding its claim), `@capability`
+    while it is offered to one (claimed too, so a listing by capability finds it)."""
+    if record.status != StepStatus.WAITING or record.child is not None:
+        return ()
+    if record.capability is not None:
+        offer = f"{OFFERED}{record.capability}"
+        return (offer, record.agent_id) if record.agent_id else (offer,)
+    return (record.agent_id,) if record.agent_id is not None else (INPUT,)

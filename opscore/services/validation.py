@@ -66,24 +66,28 @@ def check_name(value: str | None, field: str = "name") -> str | None:
     return value
 
 
+def check_capability(value: str, field: str = "capability") -> str:
+    """One capability name: 1-64 letters, digits, '.', '_', ':', '/' or '-'."""
+    if (
+        not isinstance(value, str)
+        or len(value) > CAPABILITY_MAX
+        or not CAPABILITY_PATTERN.match(value)
+    ):
+        raise InvalidRequest(
+            f"invalid capability {value!r:.80}: 1-{CAPABILITY_MAX} letters, digits, "
+            "'.', '_', ':', '/' or '-', starting with a letter or digit",
+            field,
+        )
+    return value
+
+
 def check_capabilities(values: Sequence[str]) -> tuple[str, ...]:
     """Distinct capability names, at most MAX_CAPABILITIES of them."""
     if isinstance(values, str) or len(values) > MAX_CAPABILITIES:
         raise InvalidRequest(
             f"capabilities must be a list of at most {MAX_CAPABILITIES}", "capabilities"
         )
-    for value in values:
-        if (
-            not isinstance(value, str)
-            or len(value) > CAPABILITY_MAX
-            or not CAPABILITY_PATTERN.match(value)
-        ):
-            raise InvalidRequest(
-                f"invalid capability {value!r:.80}: 1-{CAPABILITY_MAX} letters, digits, "
-                "'.', '_', ':', '/' or '-', starting with a letter or digit",
-                "capabilities",
-            )
-    return tuple(dict.fromkeys(values))
+    return tuple(dict.fromkeys(check_capability(value, "capabilities") for value in values))
 
 
 def check_json_object(

@@ -25,6 +25,7 @@ class WorkKind(StrEnum):
     START_CHILD = "start_child"  # a workflow step's attempt starts its child run
     CHILD_DONE = "child_done"  # a child run ended: its parent's step settles
     CANCEL_RUN = "cancel_run"  # cancel a run (a child its parent no longer waits for)
+    TASK_LEASE = "task_lease"  # a task's claim may have lapsed: look, and act
 
 
 @dataclass(frozen=True)

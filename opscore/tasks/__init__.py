@@ -4,7 +4,8 @@ A YAML step names a task type; the name resolves only through this registry (bui
 types, the `task` decorator, or the `opscore.tasks` entry-point group), never through an
 import of a dotted path. A handler receives a `TaskContext` and returns the step's
 output (JSON), raises `TaskError(name, message)` for an error the template's retriers
-and catchers can match, or returns `Suspend` (wait for an agent) or `Sleep` (a delay).
+and catchers can match, or returns `Suspend` (wait for an agent), `Offer` (wait for any
+agent with a capability) or `Sleep` (a delay).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ class Suspend:
     """The step waits until an agent reports it complete or failed."""
 
     agent_id: str
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The step becomes a task any agent with `capability` may claim, then reports."""
+
+    capability: str
     request: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -81,6 +90,7 @@ class TaskContext:
     agent_id: str | None
     time_left: float | None  # seconds until the step's timeout, as the handler starts
     agents: AgentPort | None = None
+    capability: str | None = None  # an agent step's: hand it to any agent that has it
 
 
 Handler = Callable[[TaskContext], Any]

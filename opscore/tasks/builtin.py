@@ -8,7 +8,7 @@ from loguru import logger
 
 from ..definitions.workflow.durations import parse_duration
 from ..errors import OpsCoreError
-from . import AgentPort, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
+from . import AgentPort, Offer, Sleep, Suspend, TaskContext, TaskError, TaskRegistry
 from .http import http_task
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -64,7 +64,10 @@ def agent_event(ctx: TaskContext) -> Any:
 
 
 def agent(ctx: TaskContext) -> Any:
-    """Hand the step to an agent; it reports completion with the output (or a failure)."""
+    """Hand the step to an agent (the run's, `agent`, or any with the step's `capability`);
+    it reports completion with the output (or a failure)."""
+    if ctx.capability is not None:
+        return Offer(ctx.capability, dict(ctx.params))
     agent_id = _agent_id(ctx)
     try:
         _agents(ctx).get(agent_id)

@@ -42,7 +42,8 @@ def _changed(fired: Fired) -> tuple[int, dict[str, Any], dict[str, str]]:
     )
 
 
-def _answer(fired: Fired) -> Any:
+def changed_run(fired: Fired) -> Any:
+    """The answer to a change of a run: the run and the transition it fired, if any."""
     status, payload, headers = _changed(fired)
     return json_response(payload, status, headers)
 
@@ -116,7 +117,7 @@ class RunCancel(MethodView):
     @errors(blp, 404, 409)
     def post(self, run_id: str) -> Any:
         """Cancel a run that has not finished (409 otherwise)"""
-        return _answer(core().runs.cancel(run_id, idempotency=idempotency_for(_changed)))
+        return changed_run(core().runs.cancel(run_id, idempotency=idempotency_for(_changed)))
 
 
 @blp.route("/runs/<id:run_id>/redrive")
@@ -127,7 +128,7 @@ class RunRedrive(MethodView):
     @errors(blp, 404, 409)
     def post(self, run_id: str) -> Any:
         """Restart a failed run at the step that failed; finished steps are not run again"""
-        return _answer(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
+        return changed_run(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
 
 
 @blp.route("/runs/<id:run_id>/steps/<step:step>/complete")
@@ -142,7 +143,7 @@ class StepComplete(MethodView):
         fired = core().runs.complete_step(
             run_id, step, body["output"], idempotency=idempotency_for(_changed)
         )
-        return _answer(fired)
+        return changed_run(fired)
 
 
 @blp.route("/runs/<id:run_id>/steps/<step:step>/fail")
@@ -157,7 +158,7 @@ class StepFail(MethodView):
         fired = core().runs.fail_step(
             run_id, step, body["error"], body["message"], idempotency=idempotency_for(_changed)
         )
-        return _answer(fired)
+        return changed_run(fired)
 
 
 @blp.route("/agents/<id:agent_id>/tasks")

@@ -81,6 +81,7 @@ def _check_flow(
     problems += _error_lists(doc, flow)
     problems += _references(doc, flow)
     problems += _children(doc, flow, workflow)
+    problems += _agent_tasks(doc, flow)
     if task_types is not None:
         problems += _task_types(doc, flow, task_types)
     if not errors_only(problems):
@@ -192,6 +193,26 @@ def _children(doc: Document, flow: Flow, workflow: str) -> Iterator[Problem]:
             yield doc.problem(
                 flow.at(name, "workflow"), f"workflow '{workflow}' cannot start itself as a child"
             )
+
+
+def _agent_tasks(doc: Document, flow: Flow) -> Iterator[Problem]:
+    """`capability`, `lease` and `agent_events` belong to `agent` tasks; an input step's
+    schema must be a JSON Schema."""
+    for name, step in flow.steps.items():
+        given = [f for f in ("capability", "lease", "agent_events") if f in step]
+        if given and step.get("task") != "agent":
+            yield doc.problem(flow.at(name, given[0]), f"`{given[0]}` is for `task: agent` steps")
+        elif "capability" in step and "agent" in step.get("params", {}):
+            message = "a step goes to a named agent (`params.agent`) or to a capability, not both"
+            yield doc.problem(flow.at(name, "capability"), message)
+        if step["kind"] == "input":
+            try:
+                validators.validator_for(step["input"]["schema"]).check_schema(
+                    step["input"]["schema"]
+                )
+            except SchemaError as error:
+                path = flow.at(name, "input", "schema", *error.path)
+                yield doc.problem(path, f"not a valid JSON Schema: {error.message}")
 
 
 def _task_types(doc: Document, flow: Flow, task_types: TaskTypes) -> Iterator[Problem]:

@@ -19,6 +19,7 @@ TASK_FAILED = "States.TaskFailed"
 PATH_FAILURE = "States.ParameterPathFailure"
 INVALID_OUTPUT = "States.InvalidOutput"
 WORKER_LOST = "States.WorkerLost"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"  # a task's holder sent no heartbeat in its lease
 
 
 def matches(patterns: Sequence[str], error: str) -> bool:

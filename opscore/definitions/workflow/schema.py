@@ -10,7 +10,7 @@ from ..fields import TEXT_MAX, Name, StrictSchema, name_validators
 from .choice import condition_problems
 from .durations import parse_duration
 
-STEP_KINDS = ("task", "choice", "wait", "parallel", "map", "workflow")
+STEP_KINDS = ("task", "choice", "wait", "parallel", "map", "workflow", "input")
 MAX_STEPS = 200  # steps in one template, its branches' and map bodies' included
 MAX_BRANCHES = 32  # branches of one parallel step
 MAX_CONCURRENCY = 100  # map items running at once: the default, and the most allowed
@@ -104,6 +104,21 @@ class MapSchema(StrictSchema):
     steps = _steps(required=True)
 
 
+class AgentEventsSchema(StrictSchema):
+    """The events a capability task fires on the agent that claims it, and when it reports."""
+
+    claim = Name(allow_none=True, load_default="activate")
+    complete = Name(allow_none=True, load_default="complete")
+    fail = Name(allow_none=True, load_default="fail")
+
+
+class InputSchema(StrictSchema):
+    """An input step: what the answer must look like (JSON Schema), and how long to wait."""
+
+    schema = fields.Dict(keys=fields.String(), load_default=dict)
+    timeout = Duration()
+
+
 class StepSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
     task = Name()
@@ -118,12 +133,17 @@ class StepSchema(StrictSchema):
     parallel = fields.Nested(ParallelSchema)
     map = fields.Nested(MapSchema)
     workflow = Name()
-    input = fields.Dict(keys=fields.String())
+    input = fields.Dict(keys=fields.String())  # a child workflow's input, or an input step
+    capability = fields.String(validate=validate.Length(min=1, max=64))
+    lease = Duration()
+    agent_events = fields.Nested(AgentEventsSchema)
 
     @validates_schema(pass_original=True)
     def one_kind(self, data: dict, original: Any, **_: Any) -> None:
         """A step is exactly one kind, with only the fields that kind uses."""
         kinds = [kind for kind in STEP_KINDS if kind in data]
+        if "workflow" in kinds and "input" in kinds:
+            kinds.remove("input")  # a workflow step's `input` is its child's
         if len(kinds) != 1:
             raise ValidationError(f"a step needs exactly one of: {', '.join(STEP_KINDS)}")
         kind = kinds[0]
@@ -137,12 +157,13 @@ class StepSchema(StrictSchema):
 
 _HANDLED = {"next", "timeout", "retry", "catch"}  # a step that can fail, and be retried
 _FIELDS_OF = {
-    "task": {"task", "params", *_HANDLED},
+    "task": {"task", "params", "capability", "lease", "agent_events", *_HANDLED},
     "choice": {"choice", "default"},
     "wait": {"wait", "next"},
     "parallel": {"parallel", *_HANDLED},
     "map": {"map", *_HANDLED},
     "workflow": {"workflow", "input", *_HANDLED},
+    "input": {"input", "next", "retry", "catch"},
 }
 
 

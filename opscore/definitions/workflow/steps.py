@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from ..fields import flatten_errors
 from ..problems import Problem
 from ..yamlsafe import Document
-from .schema import MAX_STEPS, STEP_KINDS, FlowSchema, StepSchema
+from .schema import MAX_STEPS, STEP_KINDS, FlowSchema, InputSchema, StepSchema
 
 MAX_DEPTH = 3  # parallel and map steps nested inside one another
 
@@ -42,6 +42,14 @@ def _load_step(
         return None
     kind = next(k for k in STEP_KINDS if k in loaded)
     loaded = {**loaded, "kind": kind}
+    if kind == "input":
+        try:
+            return {**loaded, "input": InputSchema().load(loaded["input"])}
+        except ValidationError as error:
+            problems += [
+                doc.problem((*where, "input", *p), m) for p, m in flatten_errors(error.messages)
+            ]
+            return None
     if kind not in ("parallel", "map"):
         return loaded
     if depth >= MAX_DEPTH:

@@ -20,6 +20,7 @@ SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 TERMINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
 SEPARATOR = "/"
 AGENT_TASKS = ("agent", "agent_event")  # task types that act on the run's agent by default
+DEFAULT_AGENT_EVENTS = {"claim": "activate", "complete": "complete", "fail": "fail"}
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -33,6 +34,7 @@ class StepKind(StrEnum):
     PARALLEL = "parallel"  # every branch runs at once; the step ends when all have
     MAP = "map"  # one flow per item of a list, at most `max_concurrency` at once
     WORKFLOW = "workflow"  # a child run of another template; the step ends with it
+    INPUT = "input"  # a person or an outside system answers, the answer checked by a schema
 
 
 COMPOSITE = frozenset({StepKind.PARALLEL, StepKind.MAP})
@@ -72,6 +74,10 @@ class Step:
     max_concurrency: int | None = None  # map: items running at once (None: the limit)
     workflow: str | None = None  # workflow: the child template's name
     input: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)  # workflow: child input
+    capability: str | None = None  # agent task: any agent with this capability may claim it
+    lease: float | None = None  # agent task: a claim lasts this long unless renewed
+    agent_events: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
+    answer_schema: Mapping[str, Any] | None = None  # input: what the answer must satisfy
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -170,7 +176,6 @@ def _step(name: str, spec: Mapping[str, Any]) -> Step:
         next=spec.get("next"),
         task=spec.get("task"),
         params=spec.get("params", {}),
-        timeout=spec.get("timeout"),
         retry=tuple(_retrier(r) for r in spec.get("retry", ())),
         catch=tuple(Catcher(tuple(c["errors"]), c["next"]) for c in spec.get("catch", ())),
         choice=tuple(spec.get("choice", ())),
@@ -182,14 +187,31 @@ def _step(name: str, spec: Mapping[str, Any]) -> Step:
         items=mapped["items"] if mapped else None,
         max_concurrency=mapped.get("max_concurrency") if mapped else None,
         workflow=spec.get("workflow"),
-        input=spec.get("input", {}),
+        input=spec.get("input", {}) if kind == StepKind.WORKFLOW else {},
+        capability=spec.get("capability"),
+        lease=spec.get("lease"),
+        agent_events=MappingProxyType(dict(spec.get("agent_events") or DEFAULT_AGENT_EVENTS)),
+        answer_schema=spec["input"].get("schema", {}) if kind == StepKind.INPUT else None,
+        timeout=_timeout(spec, kind),
     )
+
+
+def _timeout(spec: Mapping[str, Any], kind: StepKind) -> float | None:
+    """A step's own timeout; an input step's is written inside its `input`."""
+    if kind == StepKind.INPUT:
+        return spec["input"].get("timeout")
+    return spec.get("timeout")
 
 
 def needs_agent(flow: Flow) -> bool:
     """Whether a step of `flow`, or of a flow inside it, falls back on the run's agent."""
     for step in flow.steps.values():
-        if step.kind == StepKind.TASK and step.task in AGENT_TASKS and "agent" not in step.params:
+        if (
+            step.kind == StepKind.TASK
+            and step.task in AGENT_TASKS
+            and "agent" not in step.params
+            and step.capability is None
+        ):
             return True
         if any(needs_agent(inner) for inner in step.flows()):
             return True

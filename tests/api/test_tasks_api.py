@@ -1,0 +1,106 @@
+"""`/v1/tasks` over HTTP: claim (200 or 204), heartbeat, complete and fail with the lease's
+token; a stale token is a 409 that changes nothing; input steps take an answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.constants import AUTH
+from tests.support.polling import poll_until
+
+ROUTED = """
+kind: workflow
+name: routed
+version: 1
+start: review
+steps:
+  review:
+    {task: agent, capability: summarize, lease: 30s, params: {doc: $.input.doc}, next: succeeded}
+"""
+APPROVAL = """
+kind: workflow
+name: approval
+version: 1
+start: approve
+steps:
+  approve: {input: {schema: {type: object, required: [approved]}}, next: succeeded}
+"""
+
+
+@pytest.fixture
+def app(workflow_app):
+    """The workflow core (real workers, every store) behind the API."""
+    return workflow_app
+
+
+@pytest.fixture
+def routed(client, add_template):
+    add_template(ROUTED)
+    add_template(APPROVAL)
+    body = {"id": "sum-1", "capabilities": ["summarize"]}
+    assert client.post("/v1/agents", json=body, headers=AUTH).status_code == 201
+    response = client.post("/v1/workflows/routed/runs", json={"input": {"doc": "x"}}, headers=AUTH)
+    run_id = response.json["id"]
+    poll_until(lambda: client.get("/v1/tasks?capability=summarize", headers=AUTH).json)
+    return run_id
+
+
+def claim(client, agent="sum-1", wait=0):
+    return client.post("/v1/tasks/claim", json={"agent_id": agent, "wait": wait}, headers=AUTH)
+
+
+def test_a_claim_answers_the_task_with_its_lease(client, routed):
+    response = claim(client)
+    assert response.status_code == 200
+    task = response.json
+    assert (task["run_id"], task["step"], task["state"]) == (routed, "review", "working")
+    assert (task["capability"], task["agent_id"], task["params"]) == (
+        "summarize",
+        "sum-1",
+        {"doc": "x"},
+    )
+    assert task["lease_token"]
+    assert task["lease_expires_at"]
+    assert client.get(f"/v1/tasks/{task['id']}", headers=AUTH).json["state"] == "working"
+
+
+def test_a_claim_with_nothing_to_take_is_204(client, routed):
+    assert claim(client).status_code == 200
+    assert claim(client).status_code == 204
+
+
+def test_complete_with_the_token_settles_the_step_and_frees_the_agent(client, routed):
+    task = claim(client).json
+    path = f"/v1/tasks/{task['id']}/complete"
+    body = {"lease_token": task["lease_token"], "output": {"summary": "s"}}
+    response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code == 200
+    assert response.json["run"]["status"] == "succeeded"
+    assert client.get("/v1/agents/sum-1", headers=AUTH).json["state"] == "idle"
+
+
+def test_a_wrong_token_is_409_and_changes_nothing(client, routed):
+    task = claim(client).json
+    before = client.get(f"/v1/runs/{routed}", headers=AUTH).json["revision"]
+    for action, extra in (("heartbeat", {}), ("complete", {"output": 1}), ("fail", {"error": "X"})):
+        body = {"lease_token": "forged", **extra}
+        response = client.post(f"/v1/tasks/{task['id']}/{action}", json=body, headers=AUTH)
+        assert response.status_code == 409, action
+    assert client.get(f"/v1/runs/{routed}", headers=AUTH).json["revision"] == before
+
+
+def test_an_unknown_task_is_404(client, routed):
+    assert client.get(f"/v1/tasks/{routed}.0000000000000000", headers=AUTH).status_code == 404
+    assert client.get("/v1/tasks/nosuchrun.0", headers=AUTH).status_code == 404
+
+
+def test_an_input_steps_answer_must_satisfy_its_schema(client, routed):
+    response = client.post("/v1/workflows/approval/runs", json={}, headers=AUTH)
+    [task] = poll_until(lambda: client.get("/v1/tasks?state=input-required", headers=AUTH).json)
+    assert task["run_id"] == response.json["id"]
+    refused = client.post(f"/v1/tasks/{task['id']}/complete", json={"output": {}}, headers=AUTH)
+    assert refused.status_code == 422
+    done = client.post(
+        f"/v1/tasks/{task['id']}/complete", json={"output": {"approved": True}}, headers=AUTH
+    )
+    assert done.json["run"]["output"] == {"approved": True}
