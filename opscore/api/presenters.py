@@ -10,6 +10,7 @@ from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
 from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus, Task
 from ..runs.paths import SEPARATOR
+from ..store.liveness import Beat
 
 
 def timestamp(epoch: float) -> str:
@@ -17,8 +18,10 @@ def timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def agent(instance: Instance, allowed_events: tuple[str, ...]) -> dict[str, Any]:
-    """An agent as the API shows it."""
+def agent(
+    instance: Instance, allowed_events: tuple[str, ...], beat: Beat | None = None
+) -> dict[str, Any]:
+    """An agent as the API shows it; `last_seen` is its latest heartbeat, if any."""
     return {
         "id": instance.id,
         "name": instance.name,
@@ -31,6 +34,16 @@ def agent(instance: Instance, allowed_events: tuple[str, ...]) -> dict[str, Any]
         "created_at": timestamp(instance.created_at),
         "updated_at": timestamp(instance.updated_at),
         "revision": instance.revision,
+        "last_seen": timestamp(beat.last_seen) if beat else None,
+    }
+
+
+def heartbeat(beat: Beat) -> dict[str, Any]:
+    """An agent's latest heartbeat, and when its silence becomes a missed heartbeat."""
+    return {
+        "agent_id": beat.agent_id,
+        "last_seen": timestamp(beat.last_seen),
+        "missed_at": timestamp(beat.due) if beat.due is not None else None,
     }
 
 

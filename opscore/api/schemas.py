@@ -179,6 +179,28 @@ class AgentSchema(Schema):
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
     revision = fields.Integer(required=True)
+    last_seen = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "Its latest heartbeat (a task claim or heartbeat counts); null if none.",
+        },
+    )
+
+
+class HeartbeatSchema(Schema):
+    agent_id = fields.String(required=True)
+    last_seen = fields.String(required=True, metadata={"format": "date-time"})
+    missed_at = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "When silence from now on fires the machine's `missed` event; "
+            "null when its machine watches no heartbeats.",
+        },
+    )
 
 
 class SessionSchema(Schema):

@@ -3,6 +3,7 @@ callers use, the attempt reports workers send, the dispatcher and the worker poo
 
 from .attempts import Attempts
 from .dispatcher import StepRunner
+from .liveness import Sweeper
 from .planner import Planner, RunPlan
 from .service import RunService
 from .state import Attempt, Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
@@ -22,6 +23,7 @@ __all__ = [
     "StepRecord",
     "StepRunner",
     "StepStatus",
+    "Sweeper",
     "Task",
     "TaskService",
     "TaskState",

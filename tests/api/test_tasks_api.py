@@ -104,3 +104,27 @@ def test_an_input_steps_answer_must_satisfy_its_schema(client, routed):
         f"/v1/tasks/{task['id']}/complete", json={"output": {"approved": True}}, headers=AUTH
     )
     assert done.json["run"]["output"] == {"approved": True}
+
+
+def test_an_agent_heartbeat_records_last_seen_and_shows_on_the_agent(client, clock):
+    assert client.post("/v1/agents", json={"id": "a1"}, headers=AUTH).status_code == 201
+    assert client.get("/v1/agents/a1", headers=AUTH).json["last_seen"] is None
+    clock.advance(5)
+    response = client.post("/v1/agents/a1/heartbeat", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json["agent_id"] == "a1"
+    assert response.json["missed_at"] is None  # the shipped agent machine watches none
+    assert client.get("/v1/agents/a1", headers=AUTH).json["last_seen"] == response.json["last_seen"]
+    listed = client.get("/v1/agents", headers=AUTH).json
+    assert [a["last_seen"] for a in listed] == [response.json["last_seen"]]
+
+
+def test_a_heartbeat_of_an_unknown_agent_is_404(client):
+    response = client.post("/v1/agents/nobody/heartbeat", headers=AUTH)
+    assert response.status_code == 404
+
+
+def test_a_claim_counts_as_the_agents_heartbeat(client, routed):
+    assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is None
+    claim(client)
+    assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is not None
