@@ -13,7 +13,7 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
-from .runs import Attempts, RunService, StepRunner, Sweeper, TaskService, WorkerPool
+from .runs import Attempts, Explainer, RunService, StepRunner, Sweeper, TaskService, WorkerPool
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
 from .services.sessions import SessionService
@@ -48,6 +48,7 @@ class OpsCore:
         self.attempts = Attempts(self.runs)
         self.agent_tasks = TaskService(self.runs)
         self.sweeper = Sweeper(self.agents, self.agent_tasks)
+        self.explainer = Explainer(self.agent_tasks)
         self.runner = StepRunner(self.attempts, tasks, self.agents, limits, self.agent_tasks)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None

@@ -203,6 +203,28 @@ class HeartbeatSchema(Schema):
     )
 
 
+class ReasonSchema(Schema):
+    waits = fields.String(
+        required=True,
+        metadata={
+            "description": "What it waits on: worker, retry, timer, running, lease, agent, "
+            "capability, input, child, heartbeat, task, offer or ended."
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "The reason, in a sentence."})
+    step = fields.String(required=True, allow_none=True)
+    facts = fields.Dict(required=True, metadata={"description": "The facts behind it."})
+
+
+class ExplanationSchema(Schema):
+    id = fields.String(required=True)
+    state = fields.String(required=True)
+    a2a_state = fields.String(
+        required=True, allow_none=True, metadata={"description": "A run's state in A2A terms."}
+    )
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
 class SessionSchema(Schema):
     id = fields.String(required=True)
     agent_id = fields.String(required=True)

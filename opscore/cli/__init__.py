@@ -12,6 +12,7 @@ from .machines import machines
 from .runs import runs
 from .serve import serve
 from .tail import tail
+from .tasks import tasks
 from .worker import worker
 
 
@@ -21,5 +22,5 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
-for command in (agents, db, keys, machines, runs, serve, tail, worker):
+for command in (agents, db, keys, machines, runs, serve, tail, tasks, worker):
     main.add_command(command)

@@ -9,6 +9,7 @@ import click
 from ..client import iterate
 from .output import (
     compact,
+    echo_explanation,
     echo_json,
     fields,
     listed,
@@ -151,3 +152,28 @@ def send_event(
         echo_json(answer)
         return
     click.echo(transition_line(agent_id, answer["transition"]))
+
+
+@agents.command()
+@click.argument("agent_id")
+@json_option
+@connection_options()
+@reports_failures
+def heartbeat(agent_id: str, as_json: bool) -> None:
+    """Tell the service an agent is alive (exit 4 once it is final)."""
+    beat = service().agents.heartbeat(agent_id)
+    if as_json:
+        echo_json(beat)
+        return
+    missed = f"; silence is a miss at {when(beat['missed_at'])}" if beat["missed_at"] else ""
+    click.echo(f"agent {agent_id} seen at {when(beat['last_seen'])}{missed}")
+
+
+@agents.command()
+@click.argument("agent_id")
+@json_option
+@connection_options()
+@reports_failures
+def explain(agent_id: str, as_json: bool) -> None:
+    """Say why an agent is where it is: tasks held and offered, its heartbeat."""
+    echo_explanation(service().agents.explain(agent_id), as_json)

@@ -9,6 +9,7 @@ import click
 from ..client import Resource
 from .output import (
     compact,
+    echo_explanation,
     echo_json,
     fields,
     more_pages_hint,
@@ -237,3 +238,13 @@ def redrive(run_id: str, as_json: bool) -> None:
     """Restart a failed run at the step that failed (exit 4 unless it failed)."""
     answer = service().runs.redrive(run_id)
     _print(answer, as_json, transition_line(run_id, answer["transition"]))
+
+
+@runs.command()
+@click.argument("run_id")
+@json_option
+@connection_options()
+@reports_failures
+def explain(run_id: str, as_json: bool) -> None:
+    """Say why a run is not progressing: what each active step waits on."""
+    echo_explanation(service().runs.explain(run_id), as_json)

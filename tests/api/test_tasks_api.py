@@ -128,3 +128,19 @@ def test_a_claim_counts_as_the_agents_heartbeat(client, routed):
     assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is None
     claim(client)
     assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is not None
+
+
+def test_explain_says_who_holds_a_runs_task_and_what_the_agent_holds(client, routed):
+    task = claim(client).json
+    run = client.get(f"/v1/runs/{routed}/explain", headers=AUTH)
+    assert run.status_code == 200
+    assert (run.json["a2a_state"], run.json["reasons"][0]["waits"]) == ("working", "lease")
+    assert run.json["reasons"][0]["facts"]["lease_until"] == task["lease_expires_at"]
+    agent = client.get("/v1/agents/sum-1/explain", headers=AUTH).json
+    assert [(r["waits"], r["facts"]["task"]) for r in agent["reasons"]] == [("task", task["id"])]
+    assert client.get(f"/v1/runs/{routed}", headers=AUTH).json["a2a_state"] == "working"
+
+
+def test_explain_of_an_unknown_run_or_agent_is_404(client):
+    assert client.get("/v1/runs/nosuch/explain", headers=AUTH).status_code == 404
+    assert client.get("/v1/agents/nosuch/explain", headers=AUTH).status_code == 404

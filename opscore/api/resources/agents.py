@@ -18,6 +18,7 @@ from ..schemas import (
     AgentQuerySchema,
     AgentSchema,
     EventSchema,
+    ExplanationSchema,
     HeartbeatSchema,
     HistoryQuerySchema,
     TransitionSchema,
@@ -174,6 +175,19 @@ class AgentHeartbeat(MethodView):
         `missed` event once and its tasks go back to the queue. 409 once it is final.
         """
         return presenters.heartbeat(core().agents.liveness.beat(agent_id))
+
+
+@blp.route("/<id:agent_id>/explain")
+class AgentExplain(MethodView):
+    @blp.response(200, ExplanationSchema)
+    @errors(blp, 404)
+    def get(self, agent_id: str) -> Any:
+        """Say why an agent is not progressing
+
+        The tasks it holds (with their leases), the tasks waiting for an agent with its
+        capabilities, and how long it has been silent when its machine watches heartbeats.
+        """
+        return presenters.explanation(core().explainer.agent(agent_id))
 
 
 @blp.route("/<id:agent_id>/history")
