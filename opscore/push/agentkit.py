@@ -82,6 +82,8 @@ class AgentKitWebhook:
         """Carry out an authenticated event once: a signature seen before is a replay
         (SignatureRefused, nothing changes). REGISTER answers (agent, push secret or None);
         DEREGISTER (None, None)."""
+        if event.endpoint is not None:
+            self.push.check_endpoint(event.endpoint)  # a 422 that leaves the request unseen
         key = hashlib.sha256(signature.encode()).hexdigest()
         if not self.book.receive_once(key, self.clock.now(), 2 * self.window):
             raise SignatureRefused("this AgentKit webhook was received before (a replay)")

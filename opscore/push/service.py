@@ -74,14 +74,18 @@ class PushService:
         registers nothing."""
         if endpoint is None:
             return register(None), None
-        try:
-            self.policy.check_url(endpoint)
-        except Refused as refused:
-            raise InvalidRequest(f"endpoint: {refused}", "endpoint") from None
+        self.check_endpoint(endpoint)
         secret = secrets.token_urlsafe(SECRET_BYTES)
         agent = register(secret)
         self.book.put_target(PushTarget(agent.id, endpoint, secret, self.clock.now()))
         return agent, secret
+
+    def check_endpoint(self, endpoint: str) -> None:
+        """InvalidRequest (422) naming why, unless the policy lets `endpoint` be called."""
+        try:
+            self.policy.check_url(endpoint)
+        except Refused as refused:
+            raise InvalidRequest(f"endpoint: {refused}", "endpoint") from None
 
     def forget(self, agent_id: str) -> None:
         """The agent is gone: its tasks are no longer pushed."""

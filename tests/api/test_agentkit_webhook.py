@@ -179,6 +179,15 @@ def test_a_signed_but_invalid_event_is_422_and_registers_nothing(client, kit_cor
     assert agents(kit_core) == []
 
 
+def test_a_register_with_a_forbidden_endpoint_is_422_and_registers_nothing(client, kit_core, clock):
+    forbidden = {"type": "REGISTER", "agent": {"id": "kit-1", "endpoint": "https://evil.example/"}}
+    response = send(client, *signed(forbidden, clock.now()))
+
+    assert response.status_code == 422
+    assert "OPSCORE_PUSH_ALLOWED_HOSTS" in response.json["errors"]["json"]["endpoint"][0]
+    assert agents(kit_core) == []
+
+
 def test_the_webhook_needs_an_api_key_as_well_as_its_signature(client, kit_core, clock):
     body, headers = signed(REGISTER, clock.now())
     del headers["X-API-Key"]

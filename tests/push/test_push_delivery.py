@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry, load_text
@@ -17,7 +18,7 @@ from opscore.runs.planner import task_id
 from opscore.runs.task_json import task_json
 from opscore.store.push import DeliveryStatus, PushTarget
 from tests.support.backends import close_store, make_store
-from tests.support.constants import MACHINES
+from tests.support.constants import API_KEY, AUTH, MACHINES
 from tests.support.polling import poll_until
 from tests.support.push_endpoint import push_endpoint
 from tests.support.workflows import finished
@@ -227,3 +228,26 @@ def test_a_push_that_fails_logs_why_but_never_the_agent_secret(push_core, clock,
     lines = json_logs()
     assert any("undeliverable" in line["message"] for line in lines)
     assert secret not in json.dumps(lines)
+
+
+def test_over_http_an_agent_registered_with_an_endpoint_answers_its_pushed_task(push_core):
+    client = create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=push_core).test_client()
+    with push_endpoint(200) as endpoint:
+        registered = client.post(
+            "/v1/agents", json={"id": "pusher", "endpoint": endpoint.url}, headers=AUTH
+        )
+        run = push_core.runs.start("ask_pusher", {})
+        delivery_of(push_core, run.id, status=DeliveryStatus.DELIVERED)
+        (received,) = endpoint.received
+    assert received.signed_by(registered.json["push_secret"])
+    pushed = received.json()
+
+    answer = client.post(
+        f"/v1/tasks/{pushed['id']}/complete",
+        json={"lease_token": pushed["lease_token"], "output": {"answer": 42}},
+        headers=AUTH,
+    )
+
+    assert answer.status_code == 200
+    done = poll_until(lambda: finished(push_core, run.id), what="the run to finish")
+    assert done.state == "succeeded"
