@@ -95,7 +95,8 @@ class OutboundPolicy:
             raise Refused(f"address {address} is loopback, allowed in development only")
 
     def _allowed(self, host: str, literal: Address | None) -> bool:
-        if self.development and (host in LOOPBACK_NAMES or (literal and literal.is_loopback)):
+        loopback = host in LOOPBACK_NAMES or (literal is not None and literal.is_loopback)
+        if self.development and loopback:
             return True
         if host in self.allowed_hosts:
             return True
