@@ -6,6 +6,7 @@ ones every layer uses when it is not given a setting.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ MAX_JSON_BYTES = 64 * 1024  # largest stored JSON document (metadata, data, inpu
 DEFAULT_QUEUE_CAPACITY = 1000  # work items ready or running at once
 DEFAULT_WORKERS = 4  # step worker threads per process
 DEFAULT_WORK_LEASE = 60.0  # seconds a SQL queue's claim lasts unless its worker renews it
+DEFAULT_PUSH_ATTEMPTS = 5  # tries at pushing a task to its agent before it is undeliverable
 
 
 class ConfigError(ValueError):
@@ -81,6 +83,10 @@ class Settings:
     processes: int = 0
     max_streams: int = 4
     migrate_on_start: bool = False
+    # Push to agents and AgentKit (opscore/push, docs/push.md)
+    push_allowed_hosts: str = ""
+    push_attempts: int = DEFAULT_PUSH_ATTEMPTS
+    agentkit_secret: str = dataclasses.field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,6 +115,11 @@ class Settings:
         return self.processes if self.processes > 0 else 2
 
     @property
+    def development(self) -> bool:
+        """Development mode: no API keys, and listening on loopback (the development key works)."""
+        return not self.api_keys.strip(", ") and self.is_loopback
+
+    @property
     def is_loopback(self) -> bool:
         """Whether the service listens only on this machine."""
         if self.host == "localhost":
@@ -132,4 +143,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "processes": int,
     "max_streams": _positive_int,
     "migrate_on_start": _boolean,
+    "push_attempts": _positive_int,
 }

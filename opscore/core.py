@@ -10,9 +10,10 @@ from typing import Any
 
 from .callbacks import CallbackRegistry, default_registry
 from .clock import Clock, SystemClock
-from .config import DEFAULT_WORKERS, ConfigError, Settings
+from .config import DEFAULT_PUSH_ATTEMPTS, DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
+from .push import AgentKitWebhook, Outbound, OutboundPolicy, PushService
 from .runs import Attempts, Explainer, RunService, StepRunner, Sweeper, TaskService, WorkerPool
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
@@ -35,6 +36,9 @@ class OpsCore:
         clock: Any = None,
         rng: random.Random | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        push: OutboundPolicy | None = None,
+        push_attempts: int = DEFAULT_PUSH_ATTEMPTS,
+        agentkit_secret: str = "",
     ) -> None:
         self.clock = clock or SystemClock()
         self.definitions = definitions
@@ -49,7 +53,16 @@ class OpsCore:
         self.agent_tasks = TaskService(self.runs)
         self.sweeper = Sweeper(self.agents, self.agent_tasks)
         self.explainer = Explainer(self.agent_tasks)
-        self.runner = StepRunner(self.attempts, tasks, self.agents, limits, self.agent_tasks)
+        outbound = Outbound(push or OutboundPolicy())  # by default, nothing may be called
+        self.push = PushService(
+            self.agent_tasks, self.store.push, self.store.queue, self.clock, outbound, push_attempts
+        )
+        self.agentkit = AgentKitWebhook(
+            agentkit_secret, self.agents, self.push, self.store.push, self.clock
+        )
+        self.runner = StepRunner(
+            self.attempts, tasks, self.agents, limits, self.agent_tasks, self.push
+        )
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None
 
@@ -78,7 +91,15 @@ class OpsCore:
             [settings.machines_dir], default_registry, task_types=default_tasks
         )
         limits = Limits(json_bytes=settings.max_json_bytes)
-        core = cls(definitions, open_store(settings, clock), clock=clock, limits=limits)
+        core = cls(
+            definitions,
+            open_store(settings, clock),
+            clock=clock,
+            limits=limits,
+            push=OutboundPolicy.from_settings(settings),
+            push_attempts=settings.push_attempts,
+            agentkit_secret=settings.agentkit_secret,
+        )
         core.warnings = warnings
         definitions.refresh_from(
             lambda: definitions.load(

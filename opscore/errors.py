@@ -236,3 +236,8 @@ class InvalidRequest(OpsCoreError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class SignatureRefused(OpsCoreError):
+    """A signed request (a webhook) whose signature is missing, wrong, stale or replayed:
+    it changed nothing."""

@@ -19,9 +19,11 @@ from . import errors, observability, paths, security
 from .http import json_response
 from .resources import (
     agents,
+    deliveries,
     docs,
     events,
     health,
+    integrations,
     machines,
     metrics,
     runs,
@@ -95,6 +97,7 @@ def create_app(
     api = app.extensions["opscore.api"] = Api(app)
     paths.register_converters(app, api)
     blueprints = (health, agents, sessions, machines, workflows, runs, tasks, events, metrics)
+    blueprints += (deliveries, integrations)  # push to agents, AgentKit (docs/push.md)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)

@@ -32,6 +32,7 @@ def _transition(error: e.TransitionError) -> dict[str, Any]:
 _PLAIN_STATUS: tuple[tuple[type[e.OpsCoreError], int], ...] = (
     (e.NotFound, 404),
     (e.AlreadyExists, 409),
+    (e.SignatureRefused, 401),
     (e.StreamsBusy, 503),
     (e.StoreBusy, 503),
 )

@@ -107,6 +107,11 @@ class AgentCreateSchema(StrictSchema):
         load_default=list,
     )
     metadata = json_object(load_default=dict)
+    endpoint = fields.String(  # push to agents: opscore/push, docs/push.md
+        validate=length(2048, 1),
+        allow_none=True,
+        metadata={"description": "Push the agent's tasks to this https:// URL (docs/push.md)."},
+    )
 
 
 class EventSchema(StrictSchema):

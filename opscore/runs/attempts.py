@@ -60,13 +60,20 @@ class Attempts:
             lambda run, state: self.planner.failed(run, state, item.step, error, message),
         )
 
-    def suspend(self, item: WorkItem, agent_id: str, request: Mapping[str, Any]) -> Fired | None:
-        """The attempt waits for `agent_id` to report."""
-        return self._settle(
-            item,
-            {StepStatus.RUNNING},
-            lambda run, state: self.planner.waiting(run, state, item.step, agent_id, request),
-        )
+    def suspend(
+        self, item: WorkItem, agent_id: str, request: Mapping[str, Any], push: bool = False
+    ) -> Fired | None:
+        """The attempt waits for `agent_id` to report; with `push`, its task is also queued
+        to be pushed to the agent's endpoint, in the same commit."""
+
+        def plan(run: Instance, state: RunState) -> RunPlan:
+            made = self.planner.waiting(run, state, item.step, agent_id, request)
+            if push:
+                now = self.ledger.lifecycle.clock.now()
+                made.work.append(WorkItem(WorkKind.PUSH_TASK, run.id, item.step, item.attempt, now))
+            return made
+
+        return self._settle(item, {StepStatus.RUNNING}, plan)
 
     def offer(self, item: WorkItem, capability: str, request: Mapping[str, Any]) -> Fired | None:
         """The attempt waits for any agent with `capability` to claim it and report."""

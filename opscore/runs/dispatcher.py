@@ -59,6 +59,29 @@ class _Unwatched:
 UNWATCHED = _Unwatched()
 
 
+class PushPort(Protocol):
+    """Pushes tasks to the agents that registered an endpoint (opscore/push)."""
+
+    def pushes_to(self, agent_id: str) -> bool:
+        """Whether the agent's tasks are pushed to it."""
+        ...
+
+    def deliver(self, item: WorkItem) -> None:
+        """Make one attempt at pushing the task `item` names."""
+        ...
+
+
+class _NoPush:
+    def pushes_to(self, agent_id: str) -> bool:
+        return False
+
+    def deliver(self, item: WorkItem) -> None:
+        return None
+
+
+NO_PUSH = _NoPush()
+
+
 class StepRunner:
     """Carries out one work item: dispatch a step attempt, resume, or time something out."""
 
@@ -69,8 +92,10 @@ class StepRunner:
         agents: AgentPort,
         limits: Limits,
         agent_tasks: TaskService,
+        pushes: PushPort = NO_PUSH,
     ) -> None:
         self.attempts = attempts
+        self.pushes = pushes
         self.agent_tasks = agent_tasks
         self.ledger = attempts.ledger
         self.tasks = tasks
@@ -98,6 +123,8 @@ class StepRunner:
             self.attempts.cancel_child(item.run_id)
         elif item.kind == WorkKind.TASK_LEASE:
             self.agent_tasks.lapse(item)
+        elif item.kind == WorkKind.PUSH_TASK:
+            self.pushes.deliver(item)
 
     def _dispatch(self, item: WorkItem, worker: str | None, watch: HandlerWatch) -> None:
         if item.redelivered:
@@ -166,7 +193,8 @@ class StepRunner:
         if isinstance(outcome, TaskError):
             self.attempts.fail(item, outcome.name, outcome.message)
         elif isinstance(outcome, Suspend):
-            self.attempts.suspend(item, outcome.agent_id, outcome.request)
+            push = self.pushes.pushes_to(outcome.agent_id)
+            self.attempts.suspend(item, outcome.agent_id, outcome.request, push)
         elif isinstance(outcome, Offer):
             self.attempts.offer(item, outcome.capability, outcome.request)
         elif isinstance(outcome, Sleep):

@@ -175,6 +175,33 @@ class TaskService:
             plan.linked.append(_agent_event(agent_id, event, run, record, required=True))
         return plan
 
+    def hold(self, task_id: str, agent_id: str) -> tuple[Task, str] | None:
+        """The named agent's task held for it (a push delivers it with the token): claimed
+        now, or its claim renewed if it holds it already; None once the task is gone or is
+        another agent's."""
+        run = self._run_of(task_id)
+
+        def plan(run: Instance, state: RunState) -> RunPlan | None:
+            found = self._find(state, task_id)
+            if found is None or found[1].capability is not None or found[1].agent_id != agent_id:
+                return None
+            path, record = found
+            step = self.ledger.template(run).step(path)
+            if record.lease_token is None:
+                token = secrets.token_urlsafe(24)
+                return self._claimed(run, state, path, step, agent_id, token, None)
+            renewed = RunPlan(state)
+            renewed.step(path, record.renewed(self.clock.now(), step.lease or DEFAULT_LEASE))
+            return renewed
+
+        fired = self.ledger.commit(run.id, plan)
+        if fired is None:
+            return None
+        path, record = self._find(self.ledger.state(fired.instance), task_id) or (None, None)
+        if record is None or record.lease_token is None:
+            return None
+        return Task(task_id, fired.instance, path, record), record.lease_token
+
     # ---- holding and reporting -------------------------------------------------------------
 
     def heartbeat(self, task_id: str, token: str) -> Task:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from ..model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from .liveness import Heartbeats
+from .push import PushBook
 from .work import WorkItem, WorkQueue
 
 
@@ -24,6 +25,7 @@ class Store(Protocol):
     history_cap: int
     queue: WorkQueue
     heartbeats: Heartbeats
+    push: PushBook  # agents' push endpoints, task deliveries, webhook receipts
 
     def after_fork(self) -> None:
         """In a freshly forked process: drop what the parent held (connections, worker id)."""

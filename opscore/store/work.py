@@ -26,6 +26,7 @@ class WorkKind(StrEnum):
     CHILD_DONE = "child_done"  # a child run ended: its parent's step settles
     CANCEL_RUN = "cancel_run"  # cancel a run (a child its parent no longer waits for)
     TASK_LEASE = "task_lease"  # a task's claim may have lapsed: look, and act
+    PUSH_TASK = "push_task"  # POST a task to its agent's endpoint (opscore/push)
 
 
 @dataclass(frozen=True)

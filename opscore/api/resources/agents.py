@@ -12,6 +12,7 @@ from ...services.lifecycle import Fired
 from .. import presenters
 from ..http import core, if_match, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent
+from ..push_schemas import RegisteredAgentSchema
 from ..schemas import (
     AgentCreateSchema,
     AgentEventResultSchema,
@@ -73,9 +74,14 @@ def present_all(agents: list[Instance]) -> list[dict[str, Any]]:
     ]
 
 
-def _created(agent: Instance) -> tuple[int, dict[str, Any], dict[str, str]]:
+def _created(
+    agent: Instance, endpoint: str | None = None, secret: str | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     location = url_for("agents.Agent", agent_id=agent.id)
-    return 201, present(agent), {"Location": location, "ETag": agent.etag}
+    shown = present(agent)
+    if secret is not None:  # push to agents: the secret is shown in this answer only
+        shown.update(endpoint=endpoint, push_secret=secret)
+    return 201, shown, {"Location": location, "ETag": agent.etag}
 
 
 def _fired(fired: Fired) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -98,24 +104,30 @@ class Agents(MethodView):
 
     @idempotent
     @blp.arguments(AgentCreateSchema, required=False)
-    @blp.response(201, AgentSchema, headers={**LOCATION, **ETAG})
+    @blp.response(201, RegisteredAgentSchema, headers={**LOCATION, **ETAG})
     @blp.doc(parameters=[IDEMPOTENCY_KEY], **REGISTERED)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict) -> Any:
         """Register an agent
 
         The agent starts in its machine's initial state. Without `id` one is generated.
-        404 when `machine` names no loaded definition.
+        404 when `machine` names no loaded definition. With an `endpoint`, the agent's tasks
+        are pushed there, signed with the `push_secret` this answer alone shows.
         """
-        agent = core().agents.register(
-            agent_id=body.get("id"),
-            name=body.get("name"),
-            machine=body["machine"],
-            capabilities=body["capabilities"],
-            metadata=body["metadata"],
-            idempotency=idempotency_for(_created),
-        )
-        status, payload, headers = _created(agent)
+        endpoint = body.get("endpoint")
+
+        def register(secret: str | None) -> Instance:
+            return core().agents.register(
+                agent_id=body.get("id"),
+                name=body.get("name"),
+                machine=body["machine"],
+                capabilities=body["capabilities"],
+                metadata=body["metadata"],
+                idempotency=idempotency_for(lambda agent: _created(agent, endpoint, secret)),
+            )
+
+        agent, secret = core().push.register(endpoint, register)
+        status, payload, headers = _created(agent, endpoint, secret)
         return json_response(payload, status, headers)
 
 
@@ -136,6 +148,7 @@ class Agent(MethodView):
     def delete(self, agent_id: str) -> Any:
         """Deregister an agent, with its sessions and history"""
         core().agents.deregister(agent_id)
+        core().push.forget(agent_id)
         return json_response(None, 204)
 
 

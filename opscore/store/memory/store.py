@@ -14,6 +14,7 @@ from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, Rev
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .beats import MemoryHeartbeats
+from .push import MemoryPushBook
 from .queue import MemoryWorkQueue
 
 MAX_IDEMPOTENCY_RECORDS = 100_000
@@ -41,6 +42,7 @@ class MemoryStore:
         self._clock = clock or SystemClock()
         self.queue = queue or MemoryWorkQueue(clock=self._clock)
         self.heartbeats = MemoryHeartbeats()
+        self.push = MemoryPushBook()
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()

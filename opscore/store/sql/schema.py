@@ -118,3 +118,38 @@ heartbeats = Table(
     Column("missed", Float),
     Index("ix_heartbeats_due", "due"),
 )
+
+# Push to agents (opscore/push): an agent's endpoint and signing secret, each task's
+# delivery, and the AgentKit webhook receipts that tell a replay from a new request.
+push_targets = Table(
+    "push_targets",
+    metadata,
+    Column("agent_id", ID, primary_key=True),
+    Column("endpoint", String(2048), nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+push_deliveries = Table(
+    "push_deliveries",
+    metadata,
+    Column("task_id", String(256), primary_key=True),
+    Column("run_id", ID, nullable=False),
+    Column("step", PATH, nullable=False),
+    Column("agent_id", ID, nullable=False),
+    Column("endpoint", String(2048), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(1000)),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_push_deliveries_status_updated", "status", "updated_at"),
+    Index("ix_push_deliveries_updated", "updated_at"),
+)
+
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("until", Float, nullable=False),
+    Index("ix_webhook_receipts_until", "until"),
+)

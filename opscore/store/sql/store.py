@@ -26,6 +26,7 @@ from ...model import Change, IdempotencyRecord, Instance, Page, Query, Transitio
 from ..work import WorkItem
 from .beats import SqlHeartbeats
 from .engine import reading, writing
+from .push import SqlPushBook
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
 
@@ -63,6 +64,7 @@ class SqlStore:
         self._fed = threading.Condition()
         self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
         self.heartbeats = SqlHeartbeats(engine)
+        self.push = SqlPushBook(engine)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
