@@ -33,6 +33,8 @@ request_id: ContextVar[str | None] = ContextVar("opscore_request_id", default=No
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
 _QUIET_LIBRARIES = ("transitions", "alembic.runtime.plugins")
+# Their INFO lines ("Context impl SQLiteImpl.", "Running upgrade ...") are routine: DEBUG here.
+_CHATTY_LIBRARIES = ("alembic",)
 
 
 class JsonLines:
@@ -160,6 +162,8 @@ class InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+        if record.levelno == logging.INFO and _is_chatty(record.name):
+            level = "DEBUG"
         frame, depth = inspect.currentframe(), 0
         while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
             frame = frame.f_back
@@ -167,6 +171,10 @@ class InterceptHandler(logging.Handler):
         logger.opt(depth=depth, exception=record.exc_info).bind(logger=record.name).log(
             level, record.getMessage()
         )
+
+
+def _is_chatty(name: str) -> bool:
+    return any(name == lib or name.startswith(f"{lib}.") for lib in _CHATTY_LIBRARIES)
 
 
 def _stdout(message: str) -> None:

@@ -22,6 +22,7 @@ from .resources import (
     docs,
     events,
     health,
+    index,
     machines,
     metrics,
     runs,
@@ -34,7 +35,14 @@ from .ui import PUBLIC_ENDPOINTS as UI_ENDPOINTS
 from .ui import blp as ui_blueprint
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset", *UI_ENDPOINTS}
+    {
+        "health.Health",
+        "api-docs.openapi_json",
+        "docs.page",
+        "docs.asset",
+        "index.index",
+        *UI_ENDPOINTS,
+    }
 )
 BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
 JSON_TYPES = ("application/json",)
@@ -98,6 +106,7 @@ def create_app(
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(index.blp)
     app.register_blueprint(ui_blueprint)
     errors.init_app(app)
     observability.init_app(app)

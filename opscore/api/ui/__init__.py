@@ -45,6 +45,7 @@ def _page(template: str) -> Response:
 
 
 @blp.get("")
+@blp.get("/")
 def overview() -> Response:
     """Agents with their states and runs with their steps, updating live."""
     return _page("ui/overview.html")
