@@ -11,8 +11,10 @@ from .keys import keys
 from .machines import machines
 from .runs import runs
 from .serve import serve
+from .sessions import sessions
 from .tail import tail
 from .worker import worker
+from .workflows import workflows
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,5 +23,5 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
-for command in (agents, db, keys, machines, runs, serve, tail, worker):
+for command in (agents, db, keys, machines, runs, serve, sessions, tail, worker, workflows):
     main.add_command(command)

@@ -43,8 +43,8 @@ def _step_text(transition: Transition) -> str:
 
 
 @click.command()
-@click.option("--agent", "agent_id", help="Only transitions whose agent_id is this one.")
-@click.option("--run", "run_id", help="Only transitions whose run_id is this one.")
+@click.option("--agent-id", help="Only transitions whose agent_id is this one.")
+@click.option("--run-id", help="Only this run's transitions; ends when the run has.")
 @click.option("--machine", help="Only instances of this machine or workflow.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of instance.")
 @click.option("--since", "last_event_id", help="Resume after this event id.")

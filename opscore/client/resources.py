@@ -271,6 +271,10 @@ class Runs(Endpoints):
         query = {"since_seq": since_seq}
         return self._page(path("v1", "runs", run_id, "history"), query, page, page_size)
 
+    def diagram(self, run_id: str) -> str:
+        """The run's workflow as Mermaid `stateDiagram-v2` text, its current state marked."""
+        return self._text(path("v1", "runs", run_id, "diagram"))
+
     def cancel(self, run_id: str, *, idempotency_key: str | None = None) -> Resource:
         """Cancel a run that has not finished; answers `{run, transition}` (409 otherwise)."""
         return self._post(path("v1", "runs", run_id, "cancel"), None, idempotency_key)

@@ -33,7 +33,7 @@ def test_tail_prints_one_readable_line_per_transition(tail):
 def test_tail_passes_its_filters_and_resumes_after_since(tail):
     result, server = tail(
         [Reply([transition(6)])],
-        *("--agent", "a1", "--run", "r1", "--machine", "agent", "--kind", "agent"),
+        *("--agent-id", "a1", "--run-id", "r1", "--machine", "agent", "--kind", "agent"),
         *("--since", "5", "--count", "1"),
     )
     assert result.exit_code == 0
@@ -102,7 +102,7 @@ def test_tail_follows_the_real_service_one_line_per_transition(cli, api):
     api.agents.register("live")
     api.agents.send_event("live", "activate")
     api.agents.send_event("live", "complete")
-    result = cli("tail", "--agent", "live", "--since", "0", "--count", "2")
+    result = cli("tail", "--agent-id", "live", "--since", "0", "--count", "2")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
