@@ -196,7 +196,9 @@ class StreamsBusy(OpsCoreError):
     """Every live-stream slot of this process is taken."""
 
     def __init__(self, limit: int, retry_after: int = 5) -> None:
-        super().__init__(f"{limit} live streams are open here already; retry later")
+        super().__init__(
+            f"{limit} live streams are open here already (OPSCORE_MAX_STREAMS); retry later"
+        )
         self.retry_after = retry_after
 
 
