@@ -28,6 +28,8 @@ blp = Blueprint(
 
 
 class StreamQuerySchema(StrictSchema):
+    """Filters of the live event stream."""
+
     agent_id = instance_id(metadata={"description": "Only this agent and its sessions and runs."})
     run_id = instance_id(metadata={"description": "Only this run and its steps."})
     machine = _name(metadata={"description": "Only instances of this machine or workflow."})
@@ -35,6 +37,8 @@ class StreamQuerySchema(StrictSchema):
 
 
 class ResumeHeadersSchema(Schema):
+    """Where a reconnecting client resumes."""
+
     class Meta:
         unknown = EXCLUDE
 
