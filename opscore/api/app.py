@@ -15,7 +15,7 @@ from ..apikeys import KeyRing
 from ..config import Settings
 from ..core import OpsCore
 from ..logs import configure_logging
-from . import errors, observability, paths, security
+from . import errors, observability, paths, security, traces
 from .http import json_response
 from .resources import (
     agents,
@@ -110,6 +110,7 @@ def create_app(
     app.register_blueprint(ui_blueprint)
     errors.init_app(app)
     observability.init_app(app)
+    traces.init_app(app)
     security.init_app(app, PUBLIC_ENDPOINTS)
     app.before_request(require_supported_body)
     app.before_request(reject_oversized_streamed_body)
