@@ -13,7 +13,7 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
-from .runs import Attempts, RunService, StepRunner, TaskService, WorkerPool
+from .runs import Attempts, Explainer, RunService, StepRunner, Sweeper, TaskService, WorkerPool
 from .services.agents import AgentService
 from .services.lifecycle import Lifecycle
 from .services.sessions import SessionService
@@ -47,6 +47,8 @@ class OpsCore:
         self.runs = RunService.build(self.lifecycle, self.agents, rng)
         self.attempts = Attempts(self.runs)
         self.agent_tasks = TaskService(self.runs)
+        self.sweeper = Sweeper(self.agents, self.agent_tasks)
+        self.explainer = Explainer(self.agent_tasks)
         self.runner = StepRunner(self.attempts, tasks, self.agents, limits, self.agent_tasks)
         self.warnings: list[Problem] = []
         self._pool: WorkerPool | None = None
@@ -95,10 +97,12 @@ class OpsCore:
         if self._pool is None and workers > 0:
             self._pool = WorkerPool(self.store.queue, self.runner, workers, clock=self.clock)
             self._pool.start()
+            self.sweeper.start()
 
     def stop(self) -> None:
         """Stop the worker threads, letting busy ones finish their item."""
         if self._pool is not None:
+            self.sweeper.stop()
             self._pool.stop()
             self._pool = None
 

@@ -8,8 +8,19 @@ from typing import Any
 
 from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
-from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus, Task
+from ..runs import (
+    Attempt,
+    Explanation,
+    Outcome,
+    RunState,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+    Task,
+    run_a2a_state,
+)
 from ..runs.paths import SEPARATOR
+from ..store.liveness import Beat
 
 
 def timestamp(epoch: float) -> str:
@@ -17,8 +28,10 @@ def timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def agent(instance: Instance, allowed_events: tuple[str, ...]) -> dict[str, Any]:
-    """An agent as the API shows it."""
+def agent(
+    instance: Instance, allowed_events: tuple[str, ...], beat: Beat | None = None
+) -> dict[str, Any]:
+    """An agent as the API shows it; `last_seen` is its latest heartbeat, if any."""
     return {
         "id": instance.id,
         "name": instance.name,
@@ -31,6 +44,16 @@ def agent(instance: Instance, allowed_events: tuple[str, ...]) -> dict[str, Any]
         "created_at": timestamp(instance.created_at),
         "updated_at": timestamp(instance.updated_at),
         "revision": instance.revision,
+        "last_seen": timestamp(beat.last_seen) if beat else None,
+    }
+
+
+def heartbeat(beat: Beat) -> dict[str, Any]:
+    """An agent's latest heartbeat, and when its silence becomes a missed heartbeat."""
+    return {
+        "agent_id": beat.agent_id,
+        "last_seen": timestamp(beat.last_seen),
+        "missed_at": timestamp(beat.due) if beat.due is not None else None,
     }
 
 
@@ -182,6 +205,7 @@ def run(instance: Instance, template: WorkflowTemplate, state: RunState) -> dict
         "workflow": {"name": instance.machine, "version": instance.version},
         "state": instance.state,
         "status": instance.state if ended else str(RunStatus.RUNNING),
+        "a2a_state": str(run_a2a_state(instance, state)),
         "current_step": instance.state if pending else None,
         "pending": _pending(instance.state, pending) if pending else None,
         "agent_id": instance.agent_id,
@@ -254,4 +278,34 @@ def task(found: Task, token: str | None = None) -> dict[str, Any]:
     }
     if token is not None:
         shown["lease_token"] = token
+        shown["lease_seconds"] = (record.lease_until or 0.0) - (record.heartbeat_at or 0.0)
     return shown
+
+
+def explanation(found: Explanation) -> dict[str, Any]:
+    """Why a run or an agent is where it is: what each part of it waits on."""
+    return {
+        "id": found.subject,
+        "state": found.state,
+        "a2a_state": str(found.a2a_state) if found.a2a_state else None,
+        "reasons": [
+            {
+                "waits": str(reason.waits),
+                "message": reason.message,
+                "step": reason.step,
+                "facts": _facts(reason.facts),
+            }
+            for reason in found.reasons
+        ],
+    }
+
+
+_TIMES = frozenset({"due", "lease_until", "heartbeat_at", "last_seen"})
+
+
+def _facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as JSON: times as timestamps."""
+    return {
+        key: timestamp(value) if key in _TIMES and isinstance(value, float) else value
+        for key, value in facts.items()
+    }

@@ -203,6 +203,56 @@ class AgentSchema(Schema):
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
     revision = fields.Integer(required=True)
+    last_seen = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "Its latest heartbeat (a task claim or heartbeat counts); null if none.",
+        },
+    )
+
+
+class HeartbeatSchema(Schema):
+    """An agent's heartbeat recorded: when it was last seen, and when silence is a miss."""
+
+    agent_id = fields.String(required=True)
+    last_seen = fields.String(required=True, metadata={"format": "date-time"})
+    missed_at = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "When silence from now on fires the machine's `missed` event; "
+            "null when its machine watches no heartbeats.",
+        },
+    )
+
+
+class ReasonSchema(Schema):
+    """One reason an instance is where it is: what it waits on, in a sentence, with facts."""
+
+    waits = fields.String(
+        required=True,
+        metadata={
+            "description": "What it waits on: worker, retry, timer, running, lease, agent, "
+            "capability, input, child, heartbeat, task, offer or ended."
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "The reason, in a sentence."})
+    step = fields.String(required=True, allow_none=True)
+    facts = fields.Dict(required=True, metadata={"description": "The facts behind it."})
+
+
+class ExplanationSchema(Schema):
+    """Why a run or agent is where it is: its state and the reasons."""
+
+    id = fields.String(required=True)
+    state = fields.String(required=True)
+    a2a_state = fields.String(
+        required=True, allow_none=True, metadata={"description": "A run's state in A2A terms."}
+    )
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
 
 
 class SessionSchema(Schema):

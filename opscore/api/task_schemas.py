@@ -91,3 +91,7 @@ class ClaimedTaskSchema(TaskSchema):
     lease_token = fields.String(
         required=True, metadata={"description": "Send it with every heartbeat and report."}
     )
+    lease_seconds = fields.Float(
+        required=True,
+        metadata={"description": "How long the lease lasts after each heartbeat."},
+    )

@@ -151,6 +151,13 @@ class RunSchema(Schema):
         required=True, metadata={"description": "A step, or succeeded, failed, cancelled."}
     )
     status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
+    a2a_state = fields.String(
+        required=True,
+        metadata={
+            "description": "The run as an A2A task: submitted, working, input-required, "
+            "completed, failed or canceled (docs/agents.md)."
+        },
+    )
     current_step = fields.String(required=True, allow_none=True)
     pending = fields.Nested(PendingSchema, required=True, allow_none=True)
     agent_id = fields.String(required=True, allow_none=True)

@@ -13,6 +13,7 @@ from .runs import runs
 from .serve import serve
 from .sessions import sessions
 from .tail import tail
+from .tasks import tasks
 from .worker import worker
 from .workflows import workflows
 
@@ -23,5 +24,17 @@ def main() -> None:
     """Ops-Core: run fleets of AI agents as explicit state machines."""
 
 
-for command in (agents, db, keys, machines, runs, serve, sessions, tail, worker, workflows):
+for command in (
+    agents,
+    db,
+    keys,
+    machines,
+    runs,
+    serve,
+    sessions,
+    tail,
+    tasks,
+    worker,
+    workflows,
+):
     main.add_command(command)

@@ -18,6 +18,7 @@ from .listing import (
 )
 from .output import (
     compact,
+    echo_explanation,
     echo_json,
     fields,
     listed,
@@ -197,3 +198,28 @@ def send_event(
     payload = json_object(data, "--data")
     answer = service().agents.send_event(agent_id, event, payload, if_match=if_match)
     print_fired(agent_id, answer, as_json)
+
+
+@agents.command()
+@click.argument("agent_id")
+@json_option
+@connection_options()
+@reports_failures
+def heartbeat(agent_id: str, as_json: bool) -> None:
+    """Tell the service an agent is alive (exit 4 once it is final)."""
+    beat = service().agents.heartbeat(agent_id)
+    if as_json:
+        echo_json(beat)
+        return
+    missed = f"; silence is a miss at {when(beat['missed_at'])}" if beat["missed_at"] else ""
+    click.echo(f"agent {agent_id} seen at {when(beat['last_seen'])}{missed}")
+
+
+@agents.command()
+@click.argument("agent_id")
+@json_option
+@connection_options()
+@reports_failures
+def explain(agent_id: str, as_json: bool) -> None:
+    """Say why an agent is where it is: tasks held and offered, its heartbeat."""
+    echo_explanation(service().agents.explain(agent_id), as_json)

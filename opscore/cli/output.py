@@ -88,3 +88,14 @@ def transition_line(instance_id: str, transition: dict[str, Any] | None) -> str:
         f"{instance_id} {transition['event']}: {transition['source']} -> {transition['dest']} "
         f"(seq {transition['seq']})"
     )
+
+
+def echo_explanation(found: dict[str, Any], as_json: bool) -> None:
+    """An explanation: its subject's state, then one line per reason."""
+    if as_json:
+        echo_json(found)
+        return
+    a2a = f" ({found['a2a_state']})" if found.get("a2a_state") else ""
+    lines = [f"{found['id']}: {found['state']}{a2a}"]
+    lines += [f"- {reason['message']}" for reason in found["reasons"]] or ["- nothing to wait on"]
+    click.echo("\n".join(lines))

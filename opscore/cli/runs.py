@@ -18,6 +18,7 @@ from .listing import (
 )
 from .output import (
     compact,
+    echo_explanation,
     echo_json,
     fields,
     more_pages_hint,
@@ -302,3 +303,13 @@ def fail(run_id: str, step: str, error: str, message: str, as_json: bool) -> Non
 def _reported(answer: dict[str, Any], step: str, what: str) -> str:
     run = answer["run"]
     return f"run {run['id']} step {step} {what}; run is now {run['state']}"
+
+
+@runs.command()
+@click.argument("run_id")
+@json_option
+@connection_options()
+@reports_failures
+def explain(run_id: str, as_json: bool) -> None:
+    """Say why a run is not progressing: what each active step waits on."""
+    echo_explanation(service().runs.explain(run_id), as_json)

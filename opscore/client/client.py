@@ -9,6 +9,7 @@ from typing import Any
 
 from .resources import Agents, Machines, Runs, Sessions, Workflows
 from .stream import EventStream, Reconnecting
+from .tasks import Tasks
 from .transport import RetryPolicy, Transport
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -25,8 +26,8 @@ class OpsCoreClient:
     seconds and doubling (or what `Retry-After` asks), never more than `max_delay`.
     `sleep` and `clock` are replaceable so tests never wait.
 
-    The methods are grouped as the API is: `agents`, `sessions`, `workflows`, `runs`
-    and `machines`, plus `health()` and `events()`. Each call opens its own connection,
+    The methods are grouped as the API is: `agents`, `sessions`, `workflows`, `runs`,
+    `tasks` and `machines`, plus `health()` and `events()`. Each call opens its own connection,
     so one client can be shared by threads.
     """
 
@@ -51,6 +52,7 @@ class OpsCoreClient:
         self.workflows = Workflows(self._transport, clock)
         self.runs = Runs(self._transport, clock)
         self.machines = Machines(self._transport, clock)
+        self.tasks = Tasks(self._transport, clock)
 
     @property
     def url(self) -> str:

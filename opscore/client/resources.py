@@ -148,6 +148,14 @@ class Agents(Endpoints):
         query = {"since_seq": since_seq}
         return self._page(path("v1", "agents", agent_id, "history"), query, page, page_size)
 
+    def heartbeat(self, agent_id: str) -> Resource:
+        """Tell the service the agent is alive: `{agent_id, last_seen, missed_at}`."""
+        return self._post(path("v1", "agents", agent_id, "heartbeat"))
+
+    def explain(self, agent_id: str) -> Resource:
+        """Why the agent is where it is: tasks held and offered, its heartbeat."""
+        return self._get(path("v1", "agents", agent_id, "explain"))
+
 
 class Sessions(Endpoints):
     """Agent sessions: open, drive and read them."""
@@ -274,6 +282,10 @@ class Runs(Endpoints):
     def diagram(self, run_id: str) -> str:
         """The run's workflow as Mermaid `stateDiagram-v2` text, its current state marked."""
         return self._text(path("v1", "runs", run_id, "diagram"))
+
+    def explain(self, run_id: str) -> Resource:
+        """Why the run is not progressing: what each active step waits on."""
+        return self._get(path("v1", "runs", run_id, "explain"))
 
     def cancel(self, run_id: str, *, idempotency_key: str | None = None) -> Resource:
         """Cancel a run that has not finished; answers `{run, transition}` (409 otherwise)."""

@@ -126,10 +126,17 @@ class Transport:
             raise TransportError(f"{method} {target}: {_describe(error)}") from error
 
     def attempt(
-        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
     ) -> Response:
-        """Send one request and read its whole answer."""
-        connection, response = self.open(method, target, body=body, headers=headers)
+        """Send one request and read its whole answer (`timeout` replaces the client's)."""
+        connection, response = self.open(
+            method, target, body=body, headers=headers, timeout=timeout
+        )
         try:
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
@@ -152,6 +159,7 @@ class Transport:
         idempotency_key: str | None = None,
         replay_safe: bool = False,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Response:
         """Send a request, repeating it when that is safe; raise ApiError for error answers.
 
@@ -167,7 +175,7 @@ class Transport:
         retry = 0
         while True:
             try:
-                response = self.attempt(method, target, body, sent)
+                response = self.attempt(method, target, body, sent, timeout)
                 if response.status < 400:
                     return response
                 failure: OpsCoreFailure = error_from_response(

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from .fields import flatten_errors
 from .machine.checks import CallbackNames, check_machine, expand_sources
 from .machine.schema import MACHINE_KINDS, MachineSchema
-from .model import MachineDefinition, StateSpec, TransitionSpec, content_hash
+from .model import HeartbeatSpec, MachineDefinition, StateSpec, TransitionSpec, content_hash
 from .problems import DefinitionError, Problem, errors_only
 from .yamlsafe import Document, parse_document, read_definition_text
 
@@ -141,4 +141,9 @@ def build_machine(
         content_hash=content_hash(spec if spec is not None else data),
         spec=MappingProxyType(spec or {}),
         workflow=workflow,
+        heartbeat=_heartbeat(data.get("heartbeat")),
     )
+
+
+def _heartbeat(data: dict | None) -> HeartbeatSpec | None:
+    return None if data is None else HeartbeatSpec(every=data["every"], missed=data["missed"])

@@ -43,6 +43,14 @@ class TransitionSpec:
 
 
 @dataclass(frozen=True)
+class HeartbeatSpec:
+    """An agent on this machine silent for `every` seconds gets the `missed` event, once."""
+
+    every: float
+    missed: str
+
+
+@dataclass(frozen=True)
 class MachineDefinition:
     """A validated definition; (name, version) identifies it and `content_hash` fingerprints it."""
 
@@ -61,6 +69,7 @@ class MachineDefinition:
     # the template built from them.
     spec: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     workflow: Any = None
+    heartbeat: HeartbeatSpec | None = None
 
     @property
     def key(self) -> tuple[str, int]:

@@ -3,6 +3,8 @@ callers use, the attempt reports workers send, the dispatcher and the worker poo
 
 from .attempts import Attempts
 from .dispatcher import StepRunner
+from .explain import A2AState, Explainer, Explanation, Reason, run_a2a_state
+from .liveness import Sweeper
 from .planner import Planner, RunPlan
 from .service import RunService
 from .state import Attempt, Failure, Outcome, RunState, RunStatus, StepRecord, StepStatus
@@ -10,11 +12,15 @@ from .tasks import Task, TaskService, TaskState
 from .workers import WorkerPool
 
 __all__ = [
+    "A2AState",
     "Attempt",
     "Attempts",
+    "Explainer",
+    "Explanation",
     "Failure",
     "Outcome",
     "Planner",
+    "Reason",
     "RunPlan",
     "RunService",
     "RunState",
@@ -22,8 +28,10 @@ __all__ = [
     "StepRecord",
     "StepRunner",
     "StepStatus",
+    "Sweeper",
     "Task",
     "TaskService",
     "TaskState",
     "WorkerPool",
+    "run_a2a_state",
 ]

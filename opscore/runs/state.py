@@ -267,6 +267,11 @@ class StepRecord:
             self, agent_id=agent_id, lease_token=token, lease_until=now + lease, heartbeat_at=now
         )
 
+    def released(self) -> StepRecord:
+        """The holder was lost: nobody holds the task; a capability task is offered again."""
+        holder = None if self.capability is not None else self.agent_id
+        return _copy(self, agent_id=holder, lease_token=None, lease_until=None, heartbeat_at=None)
+
     def renewed(self, now: float, lease: float) -> StepRecord:
         """The holder is alive: its claim lasts `lease` from now."""
         return _copy(self, lease_until=now + lease, heartbeat_at=now)

@@ -69,6 +69,7 @@ class TaskService:
 
     def __init__(self, runs: RunService) -> None:
         self.runs = runs
+        self.liveness = runs.agents.liveness
         self.ledger = runs.ledger
         self.planner = runs.planner
         self.clock = runs.lifecycle.clock
@@ -111,6 +112,7 @@ class TaskService:
         agent = self.runs.agents.get(agent_id)
         if self.runs.lifecycle.is_final(agent):
             raise AgentEnded(agent_id, agent.state)
+        self.liveness.seen_now(agent)  # asking for work proves the agent alive
         keys = [agent_id, *(f"{OFFERED}{c}" for c in agent.capabilities)]
         deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT)
         store = self.runs.lifecycle.store
@@ -186,7 +188,28 @@ class TaskService:
             return renewed
 
         self.ledger.commit(self._run_of(task_id).id, plan)
-        return self.get(task_id)
+        task = self.get(task_id)
+        if task.record.agent_id is not None:  # a task heartbeat is the holder's heartbeat
+            self.liveness.seen_now(self.runs.agents.get(task.record.agent_id))
+        return task
+
+    def release_held_by(self, agent_id: str) -> int:
+        """The agent was lost: the tasks it holds go back to the queue, their leases void
+        (a late report with the old token is a 409). The number released."""
+        released = 0
+        for task in self.list(agent_id=agent_id, state=TaskState.WORKING):
+
+            def plan(run: Instance, state: RunState, task: Task = task) -> RunPlan | None:
+                record = state.step(task.step)
+                if record is None or record.lease_token != task.record.lease_token:
+                    return None
+                back = RunPlan(state)
+                back.step(task.step, record.released())
+                back.notes.append(note(task.step, record, "released", agent_id=agent_id))
+                return back
+
+            released += self.ledger.commit(task.run.id, plan) is not None
+        return released
 
     def complete(self, task_id: str, token: str | None, output: Any) -> Fired:
         """The task is done with `output`: its step succeeds; its holder is released."""

@@ -9,6 +9,7 @@ from ..engine.diagram import mermaid
 from ..model import Instance, Page, Query, TransitionRecord
 from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
+from .liveness import Liveness
 from .sessions import SessionService
 from .validation import check_capabilities, check_id, check_json_object, check_name
 
@@ -23,6 +24,7 @@ class AgentService:
     def __init__(self, lifecycle: Lifecycle, sessions: SessionService) -> None:
         self.lifecycle = lifecycle
         self.sessions = sessions
+        self.liveness = Liveness(lifecycle)
 
     def register(
         self,
@@ -35,7 +37,7 @@ class AgentService:
         idempotency: IdempotentRequest | None = None,
     ) -> Instance:
         """Register an agent in its machine's initial state; the id is generated unless given."""
-        return self.lifecycle.create(
+        agent = self.lifecycle.create(
             self.kind,
             machine,
             instance_id=check_id(agent_id, "id") if agent_id is not None else None,
@@ -44,6 +46,8 @@ class AgentService:
             metadata=check_json_object(metadata, "metadata", self.lifecycle.limits),
             idempotency=idempotency,
         )
+        self.liveness.registered(agent)
+        return agent
 
     def get(self, agent_id: str) -> Instance:
         """The agent (AgentNotFound otherwise)."""
@@ -58,6 +62,7 @@ class AgentService:
         self.get(agent_id)
         self.sessions.delete_for_agent(agent_id)
         self.lifecycle.store.delete(self.kind, agent_id)
+        self.liveness.forget(agent_id)
 
     def fire_event(
         self,

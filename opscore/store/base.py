@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from .liveness import Heartbeats
 from .work import WorkItem, WorkQueue
 
 
@@ -22,6 +23,7 @@ class Store(Protocol):
     kind: str
     history_cap: int
     queue: WorkQueue
+    heartbeats: Heartbeats
 
     def after_fork(self) -> None:
         """In a freshly forked process: drop what the parent held (connections, worker id)."""

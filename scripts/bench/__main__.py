@@ -14,7 +14,17 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.chdir(Path(__file__).resolve().parent.parent.parent)  # the project: machines/ relative
 
-from bench import engine, inprocess, maps, profiles, scale, startup, web, workflows  # noqa: E402
+from bench import (  # noqa: E402
+    engine,
+    inprocess,
+    maps,
+    profiles,
+    scale,
+    startup,
+    tasks,
+    web,
+    workflows,
+)
 from bench.results import table  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -61,6 +71,7 @@ def run(quick: bool, only: set[str]) -> list:
         for store in ("memory", "sqlite"):
             figures += web.measure(store, reps, seconds=3 if quick else 10)
         figures += inprocess.measure(reps, rounds=2 if quick else 4)
+        figures += tasks.measure(reps, seconds=3 if quick else 10)
     if "workflows" in only:
         figures += workflows.measure(reps)
         figures += maps.measure(reps)

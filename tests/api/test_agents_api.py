@@ -46,6 +46,7 @@ def test_register_answers_201_with_location_etag_and_representation(client):
         "created_at",
         "updated_at",
         "revision",
+        "last_seen",
     }
     assert (body["machine"], body["state"], body["allowed_events"], body["revision"]) == (
         {"name": "agent", "version": 1},

@@ -104,3 +104,43 @@ def test_an_input_steps_answer_must_satisfy_its_schema(client, routed):
         f"/v1/tasks/{task['id']}/complete", json={"output": {"approved": True}}, headers=AUTH
     )
     assert done.json["run"]["output"] == {"approved": True}
+
+
+def test_an_agent_heartbeat_records_last_seen_and_shows_on_the_agent(client, clock):
+    assert client.post("/v1/agents", json={"id": "a1"}, headers=AUTH).status_code == 201
+    assert client.get("/v1/agents/a1", headers=AUTH).json["last_seen"] is None
+    clock.advance(5)
+    response = client.post("/v1/agents/a1/heartbeat", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json["agent_id"] == "a1"
+    assert response.json["missed_at"] is None  # the shipped agent machine watches none
+    assert client.get("/v1/agents/a1", headers=AUTH).json["last_seen"] == response.json["last_seen"]
+    listed = client.get("/v1/agents", headers=AUTH).json
+    assert [a["last_seen"] for a in listed] == [response.json["last_seen"]]
+
+
+def test_a_heartbeat_of_an_unknown_agent_is_404(client):
+    response = client.post("/v1/agents/nobody/heartbeat", headers=AUTH)
+    assert response.status_code == 404
+
+
+def test_a_claim_counts_as_the_agents_heartbeat(client, routed):
+    assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is None
+    claim(client)
+    assert client.get("/v1/agents/sum-1", headers=AUTH).json["last_seen"] is not None
+
+
+def test_explain_says_who_holds_a_runs_task_and_what_the_agent_holds(client, routed):
+    task = claim(client).json
+    run = client.get(f"/v1/runs/{routed}/explain", headers=AUTH)
+    assert run.status_code == 200
+    assert (run.json["a2a_state"], run.json["reasons"][0]["waits"]) == ("working", "lease")
+    assert run.json["reasons"][0]["facts"]["lease_until"] == task["lease_expires_at"]
+    agent = client.get("/v1/agents/sum-1/explain", headers=AUTH).json
+    assert [(r["waits"], r["facts"]["task"]) for r in agent["reasons"]] == [("task", task["id"])]
+    assert client.get(f"/v1/runs/{routed}", headers=AUTH).json["a2a_state"] == "working"
+
+
+def test_explain_of_an_unknown_run_or_agent_is_404(client):
+    assert client.get("/v1/runs/nosuch/explain", headers=AUTH).status_code == 404
+    assert client.get("/v1/agents/nosuch/explain", headers=AUTH).status_code == 404

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from opscore.cli.remote import ExitCode
+from opscore.definitions import load_text
 from tests.support.constants import API_KEY, ROOT
 from tests.support.sse_server import Reply, transition
 
@@ -107,3 +108,17 @@ def test_the_readmes_cli_session_runs_as_written_after_the_quickstart(cli, api):
         result = cli(*shlex.split(command)[1:])
         assert result.exit_code == 0, result.output
         assert matches(expected, result.output), f"{command}\n{result.output}"
+
+
+def test_the_complete_agent_of_docs_agents_runs_and_prints_what_the_doc_says(
+    server_url, service_core, callbacks
+):
+    text = (ROOT / "docs" / "agents.md").read_text()
+    template = re.search(r"```yaml\n(kind: workflow.*?)```", text, re.S).group(1)
+    loaded = load_text(template, "summarize_doc.yaml", callbacks, task_types=service_core.tasks)
+    assert loaded.problems == []
+    service_core.definitions.add(loaded.definition)
+    promised = re.search(r"It prints:\n\n```text\n(.*?)```", text, re.S).group(1)
+    result = run_python(python_examples(text)[0], OPSCORE_URL=server_url, OPSCORE_API_KEY=API_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == promised

@@ -42,6 +42,12 @@ EXPECTED = [
         "version",
         "cannot read '' as tag:yaml.org,2002:float",
     ),
+    (
+        "heartbeat_unknown_event.yaml",
+        12,
+        "heartbeat.missed",
+        "unknown event 'vanish' (not a trigger)",
+    ),
     ("kind_is_a_list.yaml", 2, "kind", "must be one of: agent, session, workflow"),
     ("missing_initial.yaml", 1, "initial", "Missing data for required field."),
     ("missing_trigger.yaml", 11, "transitions[0].trigger", "Missing data for required field."),

@@ -18,6 +18,8 @@ from ..schemas import (
     AgentQuerySchema,
     AgentSchema,
     EventSchema,
+    ExplanationSchema,
+    HeartbeatSchema,
     HistoryQuerySchema,
     TransitionSchema,
 )
@@ -58,7 +60,17 @@ REGISTERED = links(
 
 def present(agent: Instance) -> dict[str, Any]:
     """The agent's representation, with the events it may fire now."""
-    return presenters.agent(agent, core().agents.allowed_events(agent))
+    return present_all([agent])[0]
+
+
+def present_all(agents: list[Instance]) -> list[dict[str, Any]]:
+    """Agents' representations, their heartbeats read in one go."""
+    service = core().agents
+    beats = service.liveness.seen(agent.id for agent in agents)
+    return [
+        presenters.agent(agent, service.allowed_events(agent), beats.get(agent.id))
+        for agent in agents
+    ]
 
 
 def _created(agent: Instance) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -87,7 +99,7 @@ class Agents(MethodView):
         offset, limit = offset_limit(pagination_parameters)
         page = core().agents.list(Query(**filters, offset=offset, limit=limit))
         pagination_parameters.item_count = page.total
-        return [present(agent) for agent in page.items]
+        return present_all(page.items)
 
     @idempotent
     @blp.arguments(AgentCreateSchema, required=False)
@@ -162,6 +174,33 @@ class AgentEvents(MethodView):
         )
         status, payload, headers = _fired(fired)
         return json_response(payload, status, headers)
+
+
+@blp.route("/<id:agent_id>/heartbeat")
+class AgentHeartbeat(MethodView):
+    @blp.response(200, HeartbeatSchema)
+    @errors(blp, 404, 409)
+    def post(self, agent_id: str) -> Any:
+        """Tell the service an agent is alive
+
+        Records `last_seen` (a task claim or task heartbeat counts too). On a machine that
+        declares `heartbeat: {every, missed}`, an agent silent for `every` gets its
+        `missed` event once and its tasks go back to the queue. 409 once it is final.
+        """
+        return presenters.heartbeat(core().agents.liveness.beat(agent_id))
+
+
+@blp.route("/<id:agent_id>/explain")
+class AgentExplain(MethodView):
+    @blp.response(200, ExplanationSchema)
+    @errors(blp, 404)
+    def get(self, agent_id: str) -> Any:
+        """Say why an agent is not progressing
+
+        The tasks it holds (with their leases), the tasks waiting for an agent with its
+        capabilities, and how long it has been silent when its machine watches heartbeats.
+        """
+        return presenters.explanation(core().explainer.agent(agent_id))
 
 
 @blp.route("/<id:agent_id>/history")

@@ -12,7 +12,7 @@ from ...services.lifecycle import Fired
 from .. import presenters
 from ..http import core, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent
-from ..schemas import HistoryQuerySchema, TransitionSchema
+from ..schemas import ExplanationSchema, HistoryQuerySchema, TransitionSchema
 from ..smorest import Blueprint
 from ..workflow_schemas import (
     AgentTaskSchema,
@@ -119,6 +119,21 @@ class RunDiagram(MethodView):
         states visited before it `s_previous`, and the step that failed `s_failed`.
         """
         return text_response(core().runs.diagram(run_id))
+
+
+@blp.route("/runs/<id:run_id>/explain")
+class RunExplain(MethodView):
+    @blp.response(200, ExplanationSchema)
+    @errors(blp, 404)
+    def get(self, run_id: str) -> Any:
+        """Say why a run is not progressing
+
+        For each active step: the worker it waits for (and whether the queue is full), the
+        retry or timer and when it is due, the agent holding its task with the age of its
+        last heartbeat and the end of its lease, the agents that could claim it, or the
+        answer it waits for.
+        """
+        return presenters.explanation(core().explainer.run(run_id))
 
 
 @blp.route("/runs/<id:run_id>/cancel")

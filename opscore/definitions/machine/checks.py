@@ -43,7 +43,22 @@ def check_machine(doc: Document, data: dict, callbacks: CallbackNames) -> list[P
         problems += _reachability(doc, data)
     if data["kind"] == "session":
         problems += _session_closable(doc, data)
+    problems += _heartbeat(doc, data)
     return problems
+
+
+def _heartbeat(doc: Document, data: dict) -> Iterator[Problem]:
+    """A heartbeat's `missed` event must be one of the machine's triggers, on an agent."""
+    heartbeat = data.get("heartbeat")
+    if heartbeat is None:
+        return
+    if data["kind"] != "agent":
+        yield doc.problem(("heartbeat",), "only an agent machine can watch heartbeats")
+    triggers = {t["trigger"] for t in data["transitions"]}
+    if heartbeat["missed"] not in triggers:
+        yield doc.problem(
+            ("heartbeat", "missed"), f"unknown event '{heartbeat['missed']}' (not a trigger)"
+        )
 
 
 def _duplicate_states(doc: Document, data: dict) -> Iterator[Problem]:

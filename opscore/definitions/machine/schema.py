@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from ..fields import NAME_MAX, TEXT_MAX, Flag, Name, NameList, StrictSchema
+from ..workflow.schema import Duration
 
 MACHINE_KINDS = ("agent", "session", "workflow")
 
@@ -44,6 +45,13 @@ class TransitionSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
 
 
+class HeartbeatSchema(StrictSchema):
+    """`heartbeat: {every: 30s, missed: lose}`: an agent silent for `every` gets `missed`."""
+
+    every = Duration(required=True)
+    missed = Name(required=True)
+
+
 class MachineSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(("agent", "session")))
     name = Name(required=True)
@@ -52,6 +60,7 @@ class MachineSchema(StrictSchema):
     initial = Name(required=True)
     states = fields.List(fields.Nested(StateSchema), required=True, validate=validate.Length(min=1))
     transitions = fields.List(fields.Nested(TransitionSchema), load_default=list)
+    heartbeat = fields.Nested(HeartbeatSchema, load_default=None)
 
     @pre_load
     def expand_state_shorthand(self, data: Any, **_: Any) -> Any:

@@ -13,6 +13,7 @@ from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
+from .beats import MemoryHeartbeats
 from .queue import MemoryWorkQueue
 
 MAX_IDEMPOTENCY_RECORDS = 100_000
@@ -39,6 +40,7 @@ class MemoryStore:
         self.idempotency_ttl = idempotency_ttl
         self._clock = clock or SystemClock()
         self.queue = queue or MemoryWorkQueue(clock=self._clock)
+        self.heartbeats = MemoryHeartbeats()
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()

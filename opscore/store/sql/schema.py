@@ -106,3 +106,15 @@ work = Table(
     Column("deliveries", Integer, nullable=False, default=0),
     Index("ix_work_due", "due"),
 )
+
+# Agents' heartbeats: when each was last seen, when its silence becomes a miss (`due`), and
+# which silence was already reported (`missed`, the `last_seen` it was reported for).
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("agent_id", ID, primary_key=True),
+    Column("last_seen", Float, nullable=False),
+    Column("due", Float),
+    Column("missed", Float),
+    Index("ix_heartbeats_due", "due"),
+)

@@ -24,6 +24,7 @@ from ...config import (
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
+from .beats import SqlHeartbeats
 from .engine import reading, writing
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
@@ -61,6 +62,7 @@ class SqlStore:
         self._writes = 0
         self._fed = threading.Condition()
         self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
+        self.heartbeats = SqlHeartbeats(engine)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
