@@ -18,6 +18,7 @@ from .config import ConfigError, Settings
 API_KEY_HEADER = "X-API-Key"
 DEV_API_KEY = "opscore-dev-key"
 SCOPES = ("read", "write", "admin")  # each scope allows everything the earlier ones do
+DEFAULT_SCOPE = "admin"  # of a key entry without one, and of `opscore keys new`
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -90,7 +91,7 @@ def _entry(entry: str) -> Key:
     if scope in SCOPES and rest:
         entry = rest
     else:
-        scope = "admin"
+        scope = DEFAULT_SCOPE
     if entry.startswith("sha256:"):
         match = _DIGEST.match(entry.lower())
         if not match:

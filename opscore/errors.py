@@ -25,11 +25,19 @@ class NotFound(OpsCoreError):
 class MachineNotFound(NotFound):
     """No machine definition with this name (and version)."""
 
+    kind = "machine"
+
     def __init__(self, name: str, version: int | None = None) -> None:
         where = f" version {version}" if version is not None else ""
-        super().__init__(f"machine '{name}'{where} not found")
+        super().__init__(f"{self.kind} '{name}'{where} not found")
         self.name = name
         self.version = version
+
+
+class WorkflowNotFound(MachineNotFound):
+    """No workflow definition with this name (and version)."""
+
+    kind = "workflow"
 
 
 class InstanceNotFound(NotFound):
@@ -188,7 +196,9 @@ class StreamsBusy(OpsCoreError):
     """Every live-stream slot of this process is taken."""
 
     def __init__(self, limit: int, retry_after: int = 5) -> None:
-        super().__init__(f"{limit} live streams are open here already; retry later")
+        super().__init__(
+            f"{limit} live streams are open here already (OPSCORE_MAX_STREAMS); retry later"
+        )
         self.retry_after = retry_after
 
 

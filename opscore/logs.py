@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -32,7 +33,12 @@ request_id: ContextVar[str | None] = ContextVar("opscore_request_id", default=No
 # Writes up to this size to a pipe are atomic (POSIX allows it to be as small as 512).
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
+# Fields of the current context (the trace id, while traces are on) for every JSON line.
+_context_fields: Callable[[], dict[str, Any]] | None = None
+
 _QUIET_LIBRARIES = ("transitions", "alembic.runtime.plugins")
+# Their INFO lines ("Context impl SQLiteImpl.", "Running upgrade ...") are routine: DEBUG here.
+_CHATTY_LIBRARIES = ("alembic",)
 
 
 class JsonLines:
@@ -60,6 +66,9 @@ class JsonLines:
         self, line: dict[str, Any]
     ) -> None:  # not `write`: loguru takes that for a stream
         """Write one line, whole, even when threads write at once."""
+        if _context_fields is not None:
+            for name, value in _context_fields().items():
+                line.setdefault(name, value)
         data = encode_line(line)
         # With no stream given, look up stdout at each write (test runners swap it).
         stream = self.stream or sys.stdout
@@ -160,6 +169,8 @@ class InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+        if record.levelno == logging.INFO and _is_chatty(record.name):
+            level = "DEBUG"
         frame, depth = inspect.currentframe(), 0
         while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
             frame = frame.f_back
@@ -167,6 +178,16 @@ class InterceptHandler(logging.Handler):
         logger.opt(depth=depth, exception=record.exc_info).bind(logger=record.name).log(
             level, record.getMessage()
         )
+
+
+def set_context_fields(source: Callable[[], dict[str, Any]] | None) -> None:
+    """Add what `source` answers (such as `trace_id`) to every JSON line; None: nothing."""
+    global _context_fields
+    _context_fields = source
+
+
+def _is_chatty(name: str) -> bool:
+    return any(name == lib or name.startswith(f"{lib}.") for lib in _CHATTY_LIBRARIES)
 
 
 def _stdout(message: str) -> None:

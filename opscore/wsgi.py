@@ -11,7 +11,7 @@ from flask import Flask
 from loguru import logger
 
 from .api import create_app
-from .apikeys import DEV_API_KEY
+from .apikeys import DEV_API_KEY, KeyRing
 from .config import Settings
 from .core import migrate_store
 from .logs import configure_logging
@@ -21,6 +21,11 @@ from .startup import refuse_to_start_on_bad_setup
 def build_app(settings: Settings) -> Flask:
     """The Flask app for `settings`, after migrating the database when they ask for it."""
     configure_logging(settings.log_level, settings.log_format)
+    if KeyRing.from_settings(settings).development:  # the first line, before any migration
+        logger.warning(
+            "OPSCORE_API_KEYS is empty: accepting the development key {key} on loopback only",
+            key=DEV_API_KEY,
+        )
     if settings.migrate_on_start:
         migrated = migrate_store(settings)
         if migrated is not None:
@@ -28,13 +33,7 @@ def build_app(settings: Settings) -> Flask:
             logger.info(
                 "database schema: {before} -> {after}", before=before or "empty", after=after
             )
-    app = create_app(settings)
-    if app.extensions["opscore.keys"].development:
-        logger.warning(
-            "OPSCORE_API_KEYS is empty: accepting the development key {key} on loopback only",
-            key=DEV_API_KEY,
-        )
-    return app
+    return create_app(settings)
 
 
 with refuse_to_start_on_bad_setup():

@@ -174,3 +174,25 @@ def test_worker_refuses_the_in_memory_store():
         result.stderr
         == "refusing to start: opscore worker needs a shared database, not memory://\n"
     )
+
+
+def test_first_log_line_is_the_development_key_warning_and_migrations_log_at_debug(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import opscore.wsgi"],
+        cwd=ROOT,
+        env={
+            "OPSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}",
+            "OPSCORE_MIGRATE_ON_START": "true",
+            "OPSCORE_MACHINES_DIR": str(ROOT / "machines"),
+            "PATH": "",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["level"] == "WARNING"
+    assert lines[0]["message"].startswith("OPSCORE_API_KEYS is empty")
+    assert not [line for line in lines if line.get("logger", "").startswith("alembic")]

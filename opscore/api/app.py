@@ -15,7 +15,7 @@ from ..apikeys import KeyRing
 from ..config import Settings
 from ..core import OpsCore
 from ..logs import configure_logging
-from . import errors, observability, paths, security
+from . import errors, observability, paths, security, traces
 from .http import json_response
 from .resources import (
     agents,
@@ -23,6 +23,7 @@ from .resources import (
     docs,
     events,
     health,
+    index,
     integrations,
     machines,
     metrics,
@@ -36,7 +37,14 @@ from .ui import PUBLIC_ENDPOINTS as UI_ENDPOINTS
 from .ui import blp as ui_blueprint
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset", *UI_ENDPOINTS}
+    {
+        "health.Health",
+        "api-docs.openapi_json",
+        "docs.page",
+        "docs.asset",
+        "index.index",
+        *UI_ENDPOINTS,
+    }
 )
 BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
 JSON_TYPES = ("application/json",)
@@ -101,9 +109,11 @@ def create_app(
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(index.blp)
     app.register_blueprint(ui_blueprint)
     errors.init_app(app)
     observability.init_app(app)
+    traces.init_app(app)
     security.init_app(app, PUBLIC_ENDPOINTS)
     app.before_request(require_supported_body)
     app.before_request(reject_oversized_streamed_body)

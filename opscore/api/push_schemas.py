@@ -32,6 +32,8 @@ def endpoint_field(**kwargs) -> fields.String:
 
 
 class RegisteredAgentSchema(AgentSchema):
+    """An agent just registered; with an endpoint, its push secret, shown only here."""
+
     endpoint = fields.String(metadata={"description": "Only when the agent gave one."})
     push_secret = fields.String(
         metadata={
@@ -42,10 +44,14 @@ class RegisteredAgentSchema(AgentSchema):
 
 
 class DeliveryQuerySchema(StrictSchema):
+    """Which deliveries to list."""
+
     status = fields.String(validate=validate.OneOf(tuple(DeliveryStatus)))
 
 
 class DeliverySchema(Schema):
+    """One task's push to its agent's endpoint: where it stands, how often it was tried."""
+
     task_id = fields.String(required=True)
     run_id = fields.String(required=True)
     step = fields.String(required=True)
@@ -58,6 +64,8 @@ class DeliverySchema(Schema):
 
 
 class AgentKitAgentSchema(StrictSchema):
+    """The agent an AgentKit webhook registers or deregisters."""
+
     id = instance_id(required=True)
     name = fields.String(validate=[length(DISPLAY_NAME_MAX), printable], allow_none=True)
     capabilities = fields.List(
@@ -68,5 +76,7 @@ class AgentKitAgentSchema(StrictSchema):
 
 
 class AgentKitEventSchema(StrictSchema):
+    """AgentKit's registration webhook: REGISTER or DEREGISTER an agent."""
+
     type = fields.String(required=True, validate=validate.OneOf(tuple(AgentKitEventType)))
     agent = fields.Nested(AgentKitAgentSchema, required=True)

@@ -98,6 +98,8 @@ class StrictSchema(Schema):
 
 
 class AgentCreateSchema(StrictSchema):
+    """What registers an agent: an optional id, a name, its machine, capabilities and metadata."""
+
     id = instance_id(metadata={"description": "Client-given id; generated when absent."})
     name = fields.String(validate=[length(DISPLAY_NAME_MAX), printable], allow_none=True)
     machine = _name(load_default="agent", metadata={"description": "An `agent` machine."})
@@ -115,26 +117,36 @@ class AgentCreateSchema(StrictSchema):
 
 
 class EventSchema(StrictSchema):
+    """An event to fire on an agent or session, with data its conditions and actions read."""
+
     event = _name(required=True, metadata={"description": "The event (trigger) to fire."})
     data = json_object("Kept in the transition record.", load_default=dict)
 
 
 class SessionCreateSchema(StrictSchema):
+    """What opens a session: its machine (default `session`) and metadata."""
+
     machine = _name(load_default="session", metadata={"description": "A `session` machine."})
     metadata = json_object(load_default=dict)
 
 
 class AgentQuerySchema(StrictSchema):
+    """Filters of the agent list."""
+
     state = _name()
     machine = _name()
     capability = capability_name()
 
 
 class SessionQuerySchema(StrictSchema):
+    """Filters of an agent's session list."""
+
     state = _name()
 
 
 class HistoryQuerySchema(StrictSchema):
+    """Where a history page starts: after this sequence number."""
+
     since_seq = fields.Integer(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_SEQ, error="must be {min} to {max}"),
@@ -143,18 +155,26 @@ class HistoryQuerySchema(StrictSchema):
 
 
 class MachineQuerySchema(StrictSchema):
+    """Which version of a definition (default: the newest)."""
+
     version = fields.Integer(validate=validate.Range(min=1, max=MAX_VERSION))
 
 
 class DiagramQuerySchema(MachineQuerySchema):
+    """Which version to draw, and which state to highlight."""
+
     state = _name(metadata={"description": "Highlight this state."})
 
 
 class MachineListQuerySchema(StrictSchema):
+    """Filters of the definition list."""
+
     kind = fields.String(validate=validate.OneOf(("agent", "session", "workflow")))
 
 
 class ValidateQuerySchema(StrictSchema):
+    """How to name the checked document in its problems."""
+
     file = fields.String(
         load_default="request",
         validate=length(200, 1),
@@ -166,11 +186,15 @@ class ValidateQuerySchema(StrictSchema):
 
 
 class MachineRefSchema(Schema):
+    """A definition by name and version, as an instance pins it."""
+
     name = fields.String(required=True)
     version = fields.Integer(required=True)
 
 
 class AgentSchema(Schema):
+    """An agent: its state, the events it may fire now, capabilities, metadata and context."""
+
     id = fields.String(required=True)
     name = fields.String(allow_none=True, required=True)
     machine = fields.Nested(MachineRefSchema, required=True)
@@ -195,6 +219,8 @@ class AgentSchema(Schema):
 
 
 class HeartbeatSchema(Schema):
+    """An agent's heartbeat recorded: when it was last seen, and when silence is a miss."""
+
     agent_id = fields.String(required=True)
     last_seen = fields.String(required=True, metadata={"format": "date-time"})
     missed_at = fields.String(
@@ -209,6 +235,8 @@ class HeartbeatSchema(Schema):
 
 
 class ReasonSchema(Schema):
+    """One reason an instance is where it is: what it waits on, in a sentence, with facts."""
+
     waits = fields.String(
         required=True,
         metadata={
@@ -222,6 +250,8 @@ class ReasonSchema(Schema):
 
 
 class ExplanationSchema(Schema):
+    """Why a run or agent is where it is: its state and the reasons."""
+
     id = fields.String(required=True)
     state = fields.String(required=True)
     a2a_state = fields.String(
@@ -231,6 +261,8 @@ class ExplanationSchema(Schema):
 
 
 class SessionSchema(Schema):
+    """A session of an agent: its state and the events it may fire now."""
+
     id = fields.String(required=True)
     agent_id = fields.String(required=True)
     machine = fields.Nested(MachineRefSchema, required=True)
@@ -244,6 +276,8 @@ class SessionSchema(Schema):
 
 
 class TransitionSchema(Schema):
+    """One committed transition: its sequence number, event, source, destination, time and data."""
+
     seq = fields.Integer(required=True)
     event = fields.String(required=True)
     source = fields.String(required=True)
@@ -253,16 +287,22 @@ class TransitionSchema(Schema):
 
 
 class AgentEventResultSchema(Schema):
+    """The agent after an event, and the transition the event made."""
+
     agent = fields.Nested(AgentSchema, required=True)
     transition = fields.Nested(TransitionSchema, required=True)
 
 
 class SessionEventResultSchema(Schema):
+    """The session after an event, and the transition the event made."""
+
     session = fields.Nested(SessionSchema, required=True)
     transition = fields.Nested(TransitionSchema, required=True)
 
 
 class HealthSchema(Schema):
+    """Whether the service is up: its version, its store and the definitions it serves."""
+
     status = fields.String(required=True)
     version = fields.String(required=True)
     store = fields.String(required=True)
@@ -270,6 +310,8 @@ class HealthSchema(Schema):
 
 
 class MachineSummarySchema(Schema):
+    """A definition's identity: name, kind, version, every loaded version, content hash."""
+
     name = fields.String(required=True)
     kind = fields.String(required=True)
     version = fields.Integer(required=True)
@@ -279,6 +321,8 @@ class MachineSummarySchema(Schema):
 
 
 class StateSpecSchema(Schema):
+    """A state of a definition, as written in its YAML."""
+
     name = fields.String(required=True)
     description = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
@@ -289,6 +333,8 @@ class StateSpecSchema(Schema):
 
 
 class TransitionSpecSchema(Schema):
+    """A transition of a definition, as written in its YAML."""
+
     trigger = fields.String(required=True)
     sources = fields.List(fields.String(), required=True)
     dest = fields.String(required=True)
@@ -300,12 +346,16 @@ class TransitionSpecSchema(Schema):
 
 
 class MachineSchema(MachineSummarySchema):
+    """A definition with its states and transitions."""
+
     initial = fields.String(required=True)
     states = fields.List(fields.Nested(StateSpecSchema), required=True)
     transitions = fields.List(fields.Nested(TransitionSpecSchema), required=True)
 
 
 class ProblemSchema(Schema):
+    """One problem found in a definition: where (file, line, path), what, and how bad."""
+
     file = fields.String(required=True)
     line = fields.Integer(required=True)
     path = fields.String(required=True)
@@ -315,17 +365,23 @@ class ProblemSchema(Schema):
 
 
 class ValidationResultSchema(Schema):
+    """Whether a definition is valid, its problems, and what it defines."""
+
     valid = fields.Boolean(required=True)
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     machine = fields.Nested(MachineSummarySchema, allow_none=True, required=True)
 
 
 class MachineKeySchema(Schema):
+    """A definition version loaded by a reload."""
+
     name = fields.String(required=True)
     version = fields.Integer(required=True)
 
 
 class ReloadResultSchema(Schema):
+    """What a reload loaded, and what it left as it was."""
+
     added = fields.List(
         fields.Nested(MachineKeySchema),
         required=True,

@@ -77,8 +77,11 @@ def needed_scope() -> str:
 
 
 def authenticate(public: frozenset[str]) -> Any:
-    """Require a key with the right scope on everything but the public endpoints."""
-    if request.endpoint in public:
+    """Require a key with the right scope on everything but the public endpoints.
+
+    A path no route matches answers its 404 (or 405) without a key: it holds no data.
+    """
+    if request.endpoint in public or request.url_rule is None:
         return None
     brake: FailureBrake = current_app.extensions["opscore.brake"]
     client = request.remote_addr or "unknown"
@@ -106,7 +109,7 @@ def protect(response: Response) -> Response:
     path = request.path
     if path.startswith(API_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
-    if path == "/docs" or path.startswith(("/docs/", "/ui")):
+    if path in ("/", "/docs") or path.startswith(("/docs/", "/ui")):
         response.headers["Content-Security-Policy"] = PAGE_POLICY
         response.headers["X-Frame-Options"] = "DENY"
     return response

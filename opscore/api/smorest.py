@@ -23,6 +23,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnprocessableEntity
 
 from ..apikeys import API_KEY_HEADER
+from .openapi import SharedAnswers
 
 SECURITY_SCHEME = "ApiKeyAuth"
 BEARER_SCHEME = "BearerAuth"
@@ -183,8 +184,9 @@ class Api(flask_smorest.Api):
             },
         )
 
-    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
-        super()._init_spec(*args, **kwargs)
+    def _init_spec(self, *args: Any, extra_plugins: Any = (), **kwargs: Any) -> None:
+        plugins = (SharedAnswers(), *extra_plugins)
+        super()._init_spec(*args, extra_plugins=plugins, **kwargs)
         self.spec.components.security_scheme(
             SECURITY_SCHEME, {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
         )

@@ -16,12 +16,16 @@ LEASE_TOKEN = fields.String(
 
 
 class TaskQuerySchema(StrictSchema):
+    """Filters of the task list."""
+
     capability = fields.String(validate=length(64, 1))
     state = fields.String(validate=validate.OneOf(tuple(TaskState)))
     agent_id = instance_id(metadata={"description": "Tasks this agent holds or is named for."})
 
 
 class ClaimSchema(StrictSchema):
+    """Who claims a task: the agent, and the capabilities it offers."""
+
     agent_id = instance_id(required=True, metadata={"description": "The agent claiming."})
     wait = fields.Float(
         load_default=0.0,
@@ -33,10 +37,14 @@ class ClaimSchema(StrictSchema):
 
 
 class LeaseSchema(StrictSchema):
+    """The lease token a claim answered, sent with every later report."""
+
     lease_token = fields.String(required=True, validate=length(200, 1))
 
 
 class TaskCompleteSchema(StrictSchema):
+    """A task's success report: its lease token and output."""
+
     lease_token = fields.String(
         validate=length(200, 1),
         metadata={"description": "Required but for input steps, which no agent claims."},
@@ -45,6 +53,8 @@ class TaskCompleteSchema(StrictSchema):
 
 
 class TaskFailSchema(StrictSchema):
+    """A task's failure report: its lease token and an error name retriers and catchers match."""
+
     lease_token = fields.String(validate=length(200, 1))
     error = fields.String(
         required=True,
@@ -57,6 +67,8 @@ class TaskFailSchema(StrictSchema):
 
 
 class TaskSchema(Schema):
+    """A task: a step handed to agents, its state, lease and parameters."""
+
     id = fields.String(required=True)
     run_id = fields.String(required=True)
     workflow = fields.Nested(MachineRefSchema, required=True)
@@ -74,6 +86,8 @@ class TaskSchema(Schema):
 
 
 class ClaimedTaskSchema(TaskSchema):
+    """A task just claimed, with the lease token to report with."""
+
     lease_token = fields.String(
         required=True, metadata={"description": "Send it with every heartbeat and report."}
     )

@@ -25,17 +25,24 @@ RUN_STATUSES = tuple(RunStatus)
 
 
 class RunStartSchema(StrictSchema):
+    """What starts a run: its input (checked against the workflow's input schema) and an agent
+    to bind."""
+
     input = json_object("Validated against the workflow's schema.", load_default=dict)
     agent_id = instance_id(metadata={"description": "Bind the run to this agent."})
 
 
 class RunQuerySchema(StrictSchema):
+    """Filters of the run list."""
+
     workflow = _name()
     state = _name()
     agent_id = instance_id()
 
 
 class StepCompleteSchema(StrictSchema):
+    """An agent's report that the step it was waiting for is done, with its output."""
+
     output = fields.Raw(
         load_default=None,
         allow_none=True,
@@ -47,6 +54,8 @@ class StepCompleteSchema(StrictSchema):
 
 
 class StepFailSchema(StrictSchema):
+    """An agent's report that its step failed: an error name retriers and catchers match."""
+
     error = fields.String(
         required=True,
         validate=[
@@ -59,6 +68,8 @@ class StepFailSchema(StrictSchema):
 
 
 class WorkflowQuerySchema(StrictSchema):
+    """Which version of a workflow (default: the newest)."""
+
     version = fields.Integer(validate=validate.Range(min=1, max=MAX_VERSION))
 
 
@@ -66,12 +77,16 @@ class WorkflowQuerySchema(StrictSchema):
 
 
 class ErrorInfoSchema(Schema):
+    """An error a step or run ended with: its name, message and step."""
+
     name = fields.String(required=True)
     message = fields.String(required=True)
     step = fields.String()
 
 
 class AttemptSchema(Schema):
+    """One attempt at a step: when it started and ended, and how."""
+
     attempt = fields.Integer(required=True)
     started_at = fields.String(required=True, metadata={"format": "date-time"})
     ended_at = fields.String(metadata={"format": "date-time"})
@@ -86,6 +101,8 @@ class AttemptSchema(Schema):
 
 
 class StepStateSchema(Schema):
+    """A step of a run: its status, attempts, output or error."""
+
     name = fields.String(
         required=True,
         metadata={
@@ -108,12 +125,16 @@ class StepStateSchema(Schema):
 
 
 class ParentSchema(Schema):
+    """The run (and step) that started this run as a child workflow."""
+
     run_id = fields.String(required=True)
     step = fields.String(required=True)
     attempt = fields.Integer(required=True)
 
 
 class PendingSchema(Schema):
+    """What the run waits for now: the step, its attempt and status."""
+
     step = fields.String(required=True)
     attempt = fields.Integer(required=True)
     status = fields.String(required=True)
@@ -122,6 +143,8 @@ class PendingSchema(Schema):
 
 
 class RunSchema(Schema):
+    """A workflow run: its state, current step, steps with attempts, input, output and error."""
+
     id = fields.String(required=True)
     workflow = fields.Nested(MachineRefSchema, required=True)
     state = fields.String(
@@ -154,11 +177,15 @@ class RunSchema(Schema):
 
 
 class RunTransitionSchema(Schema):
+    """The run after a change, and the transition the change made."""
+
     run = fields.Nested(RunSchema, required=True)
     transition = fields.Dict(required=True, allow_none=True)
 
 
 class AgentTaskSchema(Schema):
+    """A step waiting for this agent's report."""
+
     run_id = fields.String(required=True)
     workflow = fields.Nested(MachineRefSchema, required=True)
     step = fields.String(required=True)
@@ -169,6 +196,9 @@ class AgentTaskSchema(Schema):
 
 
 class WorkflowSchema(MachineSummarySchema):
+    """A workflow template: its steps as written, start step, input schema, agent binding and
+    timeout."""
+
     start = fields.String(required=True)
     timeout = fields.Float(required=True, allow_none=True, metadata={"description": "Seconds."})
     input = fields.Dict(required=True, allow_none=True, metadata={"description": "JSON Schema."})

@@ -1,4 +1,4 @@
-"""`opscore agents`: list and inspect the agents of a running service, fire their events."""
+"""`opscore agents`: register, list, inspect and delete the agents of a running service."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import functools
 
 import click
 
-from ..client import iterate
+from .listing import (
+    event_options,
+    every_page_option,
+    newest_first,
+    page_option,
+    page_size_option,
+    print_fired,
+    print_history,
+    since_option,
+)
 from .output import (
     compact,
     echo_explanation,
@@ -15,8 +24,6 @@ from .output import (
     listed,
     more_pages_hint,
     table,
-    transition_line,
-    transitions_table,
     when,
 )
 from .remote import (
@@ -27,22 +34,70 @@ from .remote import (
     service,
 )
 
-PAGE_SIZE = click.IntRange(1, 500)
-
 
 @click.group()
 @connection_options(from_env=True)
 def agents() -> None:
-    """List and inspect agents on a running service, and fire their events."""
+    """Register, list, inspect and delete agents on a running service, and fire their events."""
+
+
+@agents.command()
+@click.argument("agent_id", required=False)
+@click.option("--name", help="A human-readable name.")
+@click.option("--machine", help="The agent machine (default: the service's `agent`).")
+@click.option(
+    "--capability", "capabilities", multiple=True, help="A capability (repeat for several)."
+)
+@click.option("--metadata", help="A JSON object (or @file, or - for stdin).")
+@json_option
+@connection_options()
+@reports_failures
+def register(
+    agent_id: str | None,
+    name: str | None,
+    machine: str | None,
+    capabilities: tuple[str, ...],
+    metadata: str | None,
+    as_json: bool,
+) -> None:
+    """Register an agent as AGENT_ID (or a generated id); exit 4 if the id is taken."""
+    agent = service().agents.register(
+        agent_id,
+        name=name,
+        machine=machine,
+        capabilities=capabilities,
+        metadata=json_object(metadata, "--metadata") if metadata is not None else None,
+    )
+    if as_json:
+        echo_json(agent)
+        return
+    click.echo(
+        f"agent {agent['id']} registered: {agent['machine']['name']} "
+        f"v{agent['machine']['version']}, state {agent['state']}"
+    )
+
+
+@agents.command()
+@click.argument("agent_id")
+@json_option
+@connection_options()
+@reports_failures
+def delete(agent_id: str, as_json: bool) -> None:
+    """Delete an agent with its sessions and history (needs an admin key)."""
+    service().agents.delete(agent_id)
+    if as_json:
+        echo_json({"id": agent_id, "deleted": True})
+        return
+    click.echo(f"agent {agent_id} deleted")
 
 
 @agents.command("list")
 @click.option("--state", help="Only agents in this state.")
 @click.option("--machine", help="Only agents of this machine.")
 @click.option("--capability", help="Only agents with this capability.")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--page-size", type=PAGE_SIZE, default=50, show_default=True)
-@click.option("--all", "every_page", is_flag=True, help="Fetch every page.")
+@page_option
+@page_size_option
+@every_page_option
 @json_option
 @connection_options()
 @reports_failures
@@ -55,24 +110,26 @@ def list_agents(
     every_page: bool,
     as_json: bool,
 ) -> None:
-    """List agents, filtered by state, machine or capability."""
-    client = service()
-    filters = {"state": state, "machine": machine, "capability": capability}
-    if every_page:
-        items = list(client.agents.iterate(page_size=page_size, **filters))
-        listing = None
-    else:
-        listing = client.agents.list(**filters, page=page, page_size=page_size)
-        items = listing.items
+    """List agents, newest first, filtered by state, machine or capability."""
+    items, listing = newest_first(
+        service().agents.list,
+        page=page,
+        page_size=page_size,
+        every_page=every_page,
+        state=state,
+        machine=machine,
+        capability=capability,
+    )
     if as_json:
         echo_json(items)
         return
     click.echo(
         table(
-            ("ID", "STATE", "MACHINE", "CAPABILITIES", "UPDATED"),
+            ("ID", "NAME", "STATE", "MACHINE", "CAPABILITIES", "UPDATED"),
             [
                 (
                     a["id"],
+                    a["name"] or "-",
                     a["state"],
                     f"{a['machine']['name']} v{a['machine']['version']}",
                     listed(a["capabilities"]),
@@ -118,27 +175,19 @@ def show(agent_id: str, as_json: bool) -> None:
 
 @agents.command()
 @click.argument("agent_id")
-@click.option(
-    "--since-seq", type=click.IntRange(min=0), default=0, help="Only transitions after this one."
-)
+@since_option
 @json_option
 @connection_options()
 @reports_failures
 def history(agent_id: str, since_seq: int, as_json: bool) -> None:
     """Print an agent's transitions, oldest first."""
-    read_page = functools.partial(service().agents.history, agent_id)
-    records = list(iterate(read_page, since_seq=since_seq, page_size=500))
-    if as_json:
-        echo_json(records)
-        return
-    click.echo(transitions_table(records))
+    print_history(functools.partial(service().agents.history, agent_id), since_seq, as_json)
 
 
 @agents.command("send-event")
 @click.argument("agent_id")
 @click.argument("event")
-@click.option("--data", help="The event's data: a JSON object (or @file, or - for stdin).")
-@click.option("--if-match", help="Fire only if the agent's ETag is still this one.")
+@event_options("agent")
 @json_option
 @connection_options()
 @reports_failures
@@ -148,10 +197,7 @@ def send_event(
     """Fire EVENT on an agent and print the transition it made."""
     payload = json_object(data, "--data")
     answer = service().agents.send_event(agent_id, event, payload, if_match=if_match)
-    if as_json:
-        echo_json(answer)
-        return
-    click.echo(transition_line(agent_id, answer["transition"]))
+    print_fired(agent_id, answer, as_json)
 
 
 @agents.command()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..apikeys import SCOPES, new_key
+from ..apikeys import DEFAULT_SCOPE, SCOPES, new_key
+from .output import echo_json
+from .remote import json_option
 
 
 @click.group()
@@ -16,13 +18,20 @@ def keys() -> None:
 @click.option(
     "--scope",
     type=click.Choice(SCOPES),
-    default="read",
+    default=DEFAULT_SCOPE,
     show_default=True,
-    help="read: GET only; write: also state-changing POSTs; admin: also reloads and deletes.",
+    help=(
+        "read: GET only; write: also state-changing POSTs; admin: also reloads and deletes "
+        "(the default, as for a key entry without a scope)."
+    ),
 )
-def new(scope: str) -> None:
+@json_option
+def new(scope: str, as_json: bool) -> None:
     """Print a new random key (shown once) and the OPSCORE_API_KEYS entry that accepts it."""
     key, entry = new_key(scope)
+    if as_json:
+        echo_json({"key": key, "scope": scope, "config": entry})
+        return
     click.echo(f"key:    {key}")
     click.echo(f"config: {entry}")
     click.echo(

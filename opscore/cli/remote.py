@@ -93,9 +93,9 @@ def describe(error: OpsCoreClientError) -> str:
         details = [
             f"{where.removeprefix('json.')}: {text}" if where else text
             for where, text in _details(error.errors)
-            if where != "allowed_events" and text != error.message
+            if where != "allowed_events" and text not in error.message
         ]
-        return "; ".join([error.message, *details])
+        return "; ".join([error.message, *details])  # a detail the message says is said once
     return error.message
 
 

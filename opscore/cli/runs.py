@@ -1,12 +1,21 @@
-"""`opscore runs`: start, follow, cancel and redrive workflow runs on a running service."""
+"""`opscore runs`: start, follow, report, cancel and redrive workflow runs on a running service."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import click
 
 from ..client import Resource
+from .listing import (
+    every_page_option,
+    newest_first,
+    page_option,
+    page_size_option,
+    print_history,
+    since_option,
+)
 from .output import (
     compact,
     echo_explanation,
@@ -21,6 +30,7 @@ from .remote import (
     ExitCode,
     Failure,
     connection_options,
+    json_argument,
     json_object,
     json_option,
     reports_failures,
@@ -31,16 +41,16 @@ from .remote import (
 @click.group()
 @connection_options(from_env=True)
 def runs() -> None:
-    """Start, follow, cancel and redrive workflow runs on a running service."""
+    """Start, follow, report, cancel and redrive workflow runs on a running service."""
 
 
 @runs.command("list")
 @click.option("--workflow", help="Only runs of this workflow.")
 @click.option("--state", help="Only runs in this state (a step, succeeded, failed, cancelled).")
-@click.option("--agent", "agent_id", help="Only runs bound to this agent.")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--page-size", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--all", "every_page", is_flag=True, help="Fetch every page.")
+@click.option("--agent-id", help="Only runs bound to this agent.")
+@page_option
+@page_size_option
+@every_page_option
 @json_option
 @connection_options()
 @reports_failures
@@ -53,15 +63,16 @@ def list_runs(
     every_page: bool,
     as_json: bool,
 ) -> None:
-    """List runs, filtered by workflow, state or agent."""
-    client = service()
-    filters = {"workflow": workflow, "state": state, "agent_id": agent_id}
-    if every_page:
-        items = list(client.runs.iterate(page_size=page_size, **filters))
-        listing = None
-    else:
-        listing = client.runs.list(**filters, page=page, page_size=page_size)
-        items = listing.items
+    """List runs, newest first, filtered by workflow, state or agent."""
+    items, listing = newest_first(
+        service().runs.list,
+        page=page,
+        page_size=page_size,
+        every_page=every_page,
+        workflow=workflow,
+        state=state,
+        agent_id=agent_id,
+    )
     if as_json:
         echo_json(items)
         return
@@ -152,7 +163,7 @@ def steps_table(steps: list[dict[str, Any]]) -> str:
 @click.option(
     "--input", "input_text", help="The run's input: a JSON object (or @file, or - for stdin)."
 )
-@click.option("--agent", "agent_id", help="Bind the run to this agent.")
+@click.option("--agent-id", help="Bind the run to this agent.")
 @click.option(
     "--wait", is_flag=True, help="Wait until the run finishes; exit 7 unless it succeeded."
 )
@@ -238,6 +249,60 @@ def redrive(run_id: str, as_json: bool) -> None:
     """Restart a failed run at the step that failed (exit 4 unless it failed)."""
     answer = service().runs.redrive(run_id)
     _print(answer, as_json, transition_line(run_id, answer["transition"]))
+
+
+@runs.command()
+@click.argument("run_id")
+@since_option
+@json_option
+@connection_options()
+@reports_failures
+def history(run_id: str, since_seq: int, as_json: bool) -> None:
+    """Print a run's transitions (step to step), oldest first."""
+    print_history(functools.partial(service().runs.history, run_id), since_seq, as_json)
+
+
+@runs.command()
+@click.argument("run_id")
+@json_option
+@connection_options()
+@reports_failures
+def diagram(run_id: str, as_json: bool) -> None:
+    """Print the run's workflow as Mermaid `stateDiagram-v2` text, its current state marked."""
+    text = service().runs.diagram(run_id)
+    _print({"id": run_id, "mermaid": text}, as_json, text.rstrip("\n"))
+
+
+@runs.command()
+@click.argument("run_id")
+@click.argument("step")
+@click.option("--output", "output_text", help="The step's output: JSON (or @file, or - for stdin).")
+@json_option
+@connection_options()
+@reports_failures
+def complete(run_id: str, step: str, output_text: str | None, as_json: bool) -> None:
+    """Report STEP of RUN_ID, waiting for a named agent, done (exit 4 unless it waits)."""
+    answer = service().runs.complete_step(run_id, step, json_argument(output_text, "--output"))
+    _print(answer, as_json, _reported(answer, step, "completed"))
+
+
+@runs.command()
+@click.argument("run_id")
+@click.argument("step")
+@click.option("--error", required=True, help="The error name retriers and catchers match.")
+@click.option("--message", default="", help="What went wrong, for people.")
+@json_option
+@connection_options()
+@reports_failures
+def fail(run_id: str, step: str, error: str, message: str, as_json: bool) -> None:
+    """Report STEP of RUN_ID, waiting for a named agent, failed (exit 4 unless it waits)."""
+    answer = service().runs.fail_step(run_id, step, error, message)
+    _print(answer, as_json, _reported(answer, step, f"failed with {error}"))
+
+
+def _reported(answer: dict[str, Any], step: str, what: str) -> str:
+    run = answer["run"]
+    return f"run {run['id']} step {step} {what}; run is now {run['state']}"
 
 
 @runs.command()

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from ..client import Dropped, Gap, NotFound, Transition
+from ..client import Dropped, Gap, NotFound, Reconnecting, Transition
 from ..client.stream import STREAM_PATH, StreamEvent
 from .output import clock_time
 from .remote import ExitCode, Failure, connection_options, json_option, reports_failures, service
@@ -43,8 +43,8 @@ def _step_text(transition: Transition) -> str:
 
 
 @click.command()
-@click.option("--agent", "agent_id", help="Only transitions whose agent_id is this one.")
-@click.option("--run", "run_id", help="Only transitions whose run_id is this one.")
+@click.option("--agent-id", help="Only transitions whose agent_id is this one.")
+@click.option("--run-id", help="Only this run's transitions; ends when the run has.")
 @click.option("--machine", help="Only instances of this machine or workflow.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of instance.")
 @click.option("--since", "last_event_id", help="Resume after this event id.")
@@ -68,11 +68,19 @@ def tail(
     """Follow transitions live, reconnecting (and resuming) after disconnects.
 
     Prints one line per transition, or one JSON object per line with --json. Lost
-    events and reconnections are reported on stderr. Ctrl-C stops it (exit 0).
+    events and reconnections (after a restart, or while the service is at its limit of
+    streams) are reported on stderr; it keeps trying until interrupted. Ctrl-C stops it
+    (exit 0). With --run-id it ends when the run has.
     """
     client = service()
     stream = client.events(
-        agent_id=agent_id, run_id=run_id, machine=machine, kind=kind, last_event_id=last_event_id
+        agent_id=agent_id,
+        run_id=run_id,
+        machine=machine,
+        kind=kind,
+        last_event_id=last_event_id,
+        keep_trying=True,
+        on_reconnect=_say_reconnecting,
     )
     try:
         with stream:
@@ -82,6 +90,12 @@ def tail(
     except NotFound as error:
         # Name the URL: a service without the stream answers a generic "not found".
         raise Failure(f"{client.url}{STREAM_PATH}: {error.message}", ExitCode.NOT_FOUND) from error
+
+
+def _say_reconnecting(attempt: Reconnecting) -> None:
+    """On stderr: why the stream is reconnecting, when, and where it resumes."""
+    resume = f", resuming after event {attempt.last_event_id}" if attempt.last_event_id else ""
+    click.echo(f"tail: {attempt.reason}; reconnecting in {attempt.delay:g}s{resume}", err=True)
 
 
 def _print_events(stream: Iterable[StreamEvent], count: int | None, as_json: bool) -> None:

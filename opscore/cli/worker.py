@@ -21,12 +21,14 @@ def worker(workers: int | None) -> None:
     """
     from ..core import OpsCore
     from ..logs import configure_logging
+    from ..tracing import configure_tracing
 
     with refuse_to_start_on_bad_setup():
         settings = Settings.from_env()
         if settings.in_memory:
             raise ConfigError("opscore worker needs a shared database, not memory://")
         configure_logging(settings.log_level, settings.log_format)
+        configure_tracing()
         core = OpsCore.from_settings(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -20,7 +20,7 @@ from .errors import (
 from .resources import iterate
 from .results import Page, Resource
 from .sse import ServerSentEvent, SseDecoder
-from .stream import Dropped, EventStream, Gap, Transition
+from .stream import Dropped, EventStream, Gap, Reconnecting, Transition
 
 __all__ = [
     "ApiError",
@@ -37,6 +37,7 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "RateLimited",
+    "Reconnecting",
     "Resource",
     "ServerError",
     "ServerSentEvent",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .resources import Agents, Machines, Runs, Sessions, Workflows
-from .stream import EventStream
+from .stream import EventStream, Reconnecting
 from .tasks import Tasks
 from .transport import RetryPolicy, Transport
 
@@ -75,14 +75,26 @@ class OpsCoreClient:
         kind: str | None = None,
         last_event_id: str | int | None = None,
         read_timeout: float = 60.0,
+        keep_trying: bool = False,
+        on_reconnect: Callable[[Reconnecting], None] | None = None,
     ) -> EventStream:
         """Follow the live event stream: `Transition`, `Gap` and `Dropped` events.
 
         Filters narrow it to one agent, run, machine or kind (agent, session, run, step).
-        `last_event_id` resumes after an event seen earlier. The stream reconnects after
-        a disconnect (resuming with `Last-Event-ID`) and ends only by raising or by being
+        With `run_id` the stream starts at the run's first event and ends once the run
+        has finished (at once, after its history, for a finished run). `last_event_id`
+        resumes after an event seen earlier. The stream reconnects after a disconnect
+        (resuming with `Last-Event-ID`, calling `on_reconnect` first) and otherwise ends
+        only by raising (once the retries are spent; never with `keep_trying`) or by being
         closed; a connection silent for `read_timeout` seconds counts as lost.
         """
         filters = {"agent_id": agent_id, "run_id": run_id, "machine": machine, "kind": kind}
         resume = str(last_event_id) if last_event_id is not None else None
-        return EventStream(self._transport, filters, resume, read_timeout)
+        return EventStream(
+            self._transport,
+            filters,
+            resume,
+            read_timeout,
+            keep_trying=keep_trying,
+            on_reconnect=on_reconnect,
+        )

@@ -279,6 +279,10 @@ class Runs(Endpoints):
         query = {"since_seq": since_seq}
         return self._page(path("v1", "runs", run_id, "history"), query, page, page_size)
 
+    def diagram(self, run_id: str) -> str:
+        """The run's workflow as Mermaid `stateDiagram-v2` text, its current state marked."""
+        return self._text(path("v1", "runs", run_id, "diagram"))
+
     def explain(self, run_id: str) -> Resource:
         """Why the run is not progressing: what each active step waits on."""
         return self._get(path("v1", "runs", run_id, "explain"))

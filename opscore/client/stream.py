@@ -2,7 +2,8 @@
 
 The stream is Server-Sent Events: `transition` events carry one committed transition,
 `gap` says events were lost beyond the server's retention window, `dropped` says the
-server let go of a slow client (we reconnect and resume from the last id we saw).
+server let go of a slow client (we reconnect and resume from the last id we saw), `end`
+says a stream of one run has sent everything up to the run's end (the iterator stops).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -82,6 +83,15 @@ class Dropped:
 StreamEvent = Transition | Gap | Dropped
 
 
+@dataclass(frozen=True)
+class Reconnecting:
+    """The stream lost its connection (or was refused) and tries again after `delay` s."""
+
+    delay: float
+    reason: str
+    last_event_id: str | None
+
+
 def stream_event(sse: ServerSentEvent) -> StreamEvent | None:
     """The typed event for a decoded one; None for types this client does not know."""
     try:
@@ -110,9 +120,12 @@ class EventStream(Iterator[StreamEvent]):
     """The live event stream as an iterator that reconnects after disconnects.
 
     Each reconnection sends `Last-Event-ID` (also readable as `last_event_id`, to resume
-    in a later process). Consecutive connections that deliver nothing count against the
-    retry policy; once it is spent, the last error is raised. Close it when done (or use
-    it as a context manager): that closes the connection.
+    in a later process), after calling `on_reconnect` with a `Reconnecting` if given.
+    Consecutive connections that deliver nothing count against the retry policy; once it
+    is spent, the last error is raised, unless `keep_trying` (then it waits at most the
+    policy's longest delay between tries, for as long as it takes). A stream of one run
+    stops after the run's end. Close it when done (or use it as a context manager): that
+    closes the connection.
     """
 
     def __init__(
@@ -121,13 +134,20 @@ class EventStream(Iterator[StreamEvent]):
         filters: Mapping[str, Any],
         last_event_id: str | None = None,
         read_timeout: float = 60.0,
+        *,
+        keep_trying: bool = False,
+        on_reconnect: Callable[[Reconnecting], None] | None = None,
     ) -> None:
         self.last_event_id = last_event_id
         self._transport = transport
         self._target = STREAM_PATH + query_string(filters)
         self._read_timeout = read_timeout
+        self._keep_trying = keep_trying
+        self._on_reconnect = on_reconnect
         self._retry_ms: int | None = None
         self._progressed = False
+        self._ended = False
+        self._dropped = False
         self._events = self._follow()
 
     def __next__(self) -> StreamEvent:
@@ -152,16 +172,21 @@ class EventStream(Iterator[StreamEvent]):
         failures = 0
         while True:
             failure: ApiError | TransportError | None = None
-            self._progressed = False
+            self._progressed = self._dropped = False
             try:
                 yield from self._connection()
             except (TransportError, ServerError, RateLimited) as error:
                 failure = error
+            if self._ended:
+                return
             failures = 0 if self._progressed else failures + 1
-            if failures > self._transport.policy.retries:
+            if failures > self._transport.policy.retries and not self._keep_trying:
                 raise failure or TransportError("the event stream keeps ending without data")
             delay = self._reconnect_delay(failures, failure)
-            log.info("event stream reconnecting in %.2f s after %s", delay, failure or "its end")
+            reason = str(failure) if failure else "the service ended the stream"
+            log.info("event stream reconnecting in %.2f s after %s", delay, reason)
+            if self._on_reconnect is not None and not self._dropped:  # `Dropped` said so
+                self._on_reconnect(Reconnecting(delay, reason, self.last_event_id))
             self._transport.sleep(delay)
 
     def _reconnect_delay(self, failures: int, failure: ApiError | TransportError | None) -> float:
@@ -197,10 +222,14 @@ class EventStream(Iterator[StreamEvent]):
             for sse in decoder.feed(chunk):
                 if sse.id is not None:
                     self.last_event_id = sse.id
+                if sse.event == "end":
+                    self._ended = True
+                    return
                 event = stream_event(sse)
                 if event is not None:
                     yield event
                 if isinstance(event, Dropped):
+                    self._dropped = True
                     return
             if decoder.last_event_id is not None:
                 self.last_event_id = decoder.last_event_id

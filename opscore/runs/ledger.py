@@ -22,6 +22,7 @@ from ..services.lifecycle import Fired, Lifecycle, LinkedEvent, Plan
 from ..store.work import WorkItem, WorkKind
 from .metrics import observe
 from .planner import RunPlan
+from .spans import record_spans
 from .state import RunState, RunStatus, StepStatus
 
 KIND = "run"
@@ -102,7 +103,9 @@ class RunLedger:
             return None
         made = planned[0]
         self._remember((fired.instance.id, fired.instance.revision), made.state)
-        observe(fired, self.state(fired.previous), made.state, made.changed)
+        before = self.state(fired.previous)
+        observe(fired, before, made.state, made.changed)
+        record_spans(fired, before, made.state, made.changed, self.template)
         return self.settled(fired)
 
     def settled(self, fired: Fired) -> Fired:

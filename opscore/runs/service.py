@@ -21,6 +21,7 @@ from ..errors import (
     InvalidRequest,
     MachineNotFound,
     StepNotWaiting,
+    WorkflowNotFound,
 )
 from ..model import Instance, Page, Query, TransitionRecord
 from ..services.agents import AgentService
@@ -67,10 +68,13 @@ class RunService:
         return self.ledger.template(run)
 
     def workflow(self, name: str, version: int | None = None) -> MachineDefinition:
-        """The workflow definition `name` (MachineNotFound unless it is a workflow)."""
-        definition = self.lifecycle.engine.definitions.get(name, version)
+        """The workflow definition `name` (WorkflowNotFound unless it is a workflow)."""
+        try:
+            definition = self.lifecycle.engine.definitions.get(name, version)
+        except MachineNotFound:
+            raise WorkflowNotFound(name, version) from None
         if definition.kind != "workflow":
-            raise MachineNotFound(name, version)
+            raise WorkflowNotFound(name, version)
         return definition
 
     def start(
@@ -108,7 +112,7 @@ class RunService:
     ) -> Instance:
         """Start the child run a workflow step's attempt waits for, under the id it chose.
 
-        Raises MachineNotFound or InvalidRequest (its input, or a template that needs an
+        Raises WorkflowNotFound or InvalidRequest (its input, or a template that needs an
         agent: a child run has none), and AlreadyExists when it was started before.
         """
         definition = self.workflow(workflow or "")

@@ -1,9 +1,11 @@
 """Following the feed of every committed transition (and step note), as Server-Sent Events.
 
-A stream starts at the newest event, or just after `Last-Event-ID`. If that id is older
-than what the store still keeps, the stream says so with a `gap` event first. A client
-that falls more than `max_lag` events behind is dropped with a final `dropped` event:
-the stream reads the store, so a slow reader never slows a writer.
+A stream starts at the newest event, or just after `Last-Event-ID`; a stream of one run
+starts at that run's first kept event and ends, with an `end` event, once it has sent
+everything up to the run's end. If the id it starts after is older than what the store
+still keeps, the stream says so with a `gap` event first. A client that falls more than
+`max_lag` events behind is dropped with a final `dropped` event: the stream reads the
+store, so a slow reader never slows a writer.
 """
 
 from __future__ import annotations
@@ -76,20 +78,55 @@ def sse(event: str, data: Any, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def _dropped(cursor: int, limits: StreamLimits) -> str:
+    reason = f"more than {limits.max_lag} events behind"
+    return sse("dropped", {"reason": reason, "last_event_id": cursor})
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """When a stream of one instance ends: once caught up and `finished()` says so."""
+
+    finished: Callable[[], bool]
+    summary: Callable[[], dict[str, Any]]
+
+
+def run_start(store: Store, run_id: str) -> int:
+    """The event id just before the run's first kept transition (where its stream starts)."""
+    first = store.history(run_id, 0, 0, 1).items
+    return first[0].gid - 1 if first else store.feed_bounds()[1]
+
+
+def _opening(store: Store, after: int | None) -> tuple[int, list[str]]:
+    """Where a stream starts (after `after`, else at the newest event), and a `gap` if lost."""
+    oldest, newest = store.feed_bounds()
+    if after is None:
+        return newest, []
+    if oldest and after + 1 < oldest:
+        return after, [sse("gap", {"requested": after + 1, "oldest": oldest})]
+    return after, []
+
+
 def follow(
     store: Store,
     wanted: StreamFilter,
     last_event_id: int | None,
     limits: StreamLimits = StreamLimits(),
     monotonic: Callable[[], float] = time.monotonic,
+    *,
+    start_after: int | None = None,
+    end: StreamEnd | None = None,
 ) -> Iterator[str]:
-    """The stream's text, event after event, until the client goes away or falls behind."""
-    oldest, newest = store.feed_bounds()
-    cursor = newest if last_event_id is None else last_event_id
+    """The stream's text, event after event, until the client goes away or falls behind.
+
+    Without `last_event_id` it starts after `start_after` (default: the newest event).
+    With `end`, it ends with an `end` event once it is caught up and `end.finished()`.
+    """
+    cursor, opening = _opening(store, start_after if last_event_id is None else last_event_id)
     yield f"retry: {limits.retry_ms}\n\n"
-    if last_event_id is not None and oldest and last_event_id + 1 < oldest:
-        yield sse("gap", {"requested": last_event_id + 1, "oldest": oldest})
+    yield from opening
     quiet_since = monotonic()
+    ending = False  # finished: one more read, for what committed just before the check
     while True:
         batch = store.feed(cursor, limits.batch)
         for record in batch:
@@ -99,14 +136,14 @@ def follow(
         if batch:
             quiet_since = monotonic()
             if store.feed_bounds()[1] - cursor > limits.max_lag:
-                yield sse(
-                    "dropped",
-                    {
-                        "reason": f"more than {limits.max_lag} events behind",
-                        "last_event_id": cursor,
-                    },
-                )
+                yield _dropped(cursor, limits)
                 return
+            continue
+        if ending:
+            yield sse("end", {**end.summary(), "last_event_id": cursor})  # type: ignore[union-attr]
+            return
+        if end is not None and end.finished():
+            ending = True
             continue
         if monotonic() - quiet_since >= limits.keepalive:
             yield ": keepalive\n\n"

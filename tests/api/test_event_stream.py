@@ -160,3 +160,8 @@ def test_streams_past_the_limit_are_refused_with_503(definitions, callbacks):
 def test_a_malformed_last_event_id_is_422(client, value):
     response = client.get("/v1/events/stream", headers={**AUTH, "Last-Event-ID": value})
     assert response.status_code == 422
+
+
+def test_a_stream_of_an_unknown_run_is_404(client):
+    response = client.get("/v1/events/stream?run_id=nope", headers=AUTH)
+    assert (response.status_code, response.json["message"]) == (404, "run 'nope' not found")

@@ -282,9 +282,11 @@ def test_bad_start_requests_are_refused_and_create_nothing(client, payload, stat
     assert client.get("/v1/runs", headers=AUTH).json == []
 
 
-def test_unknown_workflow_is_404(client):
-    assert client.post("/v1/workflows/nope/runs", json={}, headers=AUTH).status_code == 404
-    assert client.post("/v1/workflows/agent/runs", json={}, headers=AUTH).status_code == 404
+def test_unknown_workflow_is_404_naming_a_workflow_not_a_machine(client):
+    unknown = client.post("/v1/workflows/nope/runs", json={}, headers=AUTH)
+    assert (unknown.status_code, unknown.json["message"]) == (404, "workflow 'nope' not found")
+    agent = client.post("/v1/workflows/agent/runs", json={}, headers=AUTH)
+    assert (agent.status_code, agent.json["message"]) == (404, "workflow 'agent' not found")
 
 
 def test_the_live_feed_shows_a_runs_step_attempts_and_transitions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -131,3 +132,13 @@ def test_pages_carry_a_strict_content_security_policy(scoped, path):
     assert "'unsafe-eval'" not in policy
     assert "frame-ancestors 'none'" in policy
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_keys_new_defaults_to_admin_like_a_key_entry_without_a_scope_and_prints_json():
+    result = CliRunner().invoke(main, ["keys", "new", "--json"])
+    assert result.exit_code == 0
+    answer = json.loads(result.stdout)
+    assert answer["scope"] == "admin"
+    assert answer["config"] == f"admin:sha256:{digest(answer['key'])}"
+    [unscoped] = KeyRing.parse(answer["key"]).keys
+    assert unscoped.scope == answer["scope"]

@@ -11,7 +11,7 @@ import pytest
 from opscore.api import ui
 from tests.support.constants import AUTH
 
-PAGES = ["/ui", "/ui/runs/some-run"]
+PAGES = ["/ui", "/ui/runs/some-run", "/ui/agents/some-agent"]
 STATIC = Path(ui.blp.static_folder)
 OUR_SCRIPTS = sorted(STATIC.glob("*.js"))
 STRING_EVALUATION = r"\beval\s*\(|new\s+Function\s*\(|set(Timeout|Interval)\s*\(\s*['\"`]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 
 import pytest
@@ -180,3 +181,45 @@ def test_run_page_follows_the_event_stream_when_the_service_has_one(
     )
     page.wait_for_text("#history tbody", "succeed")
     assert browser.execute_script("return window.opscoreSamePage") is True
+
+
+def test_agent_page_shows_state_allowed_events_sessions_history_and_current_state(
+    browser, live_server, page, waiting_run, artifacts, mermaid_build
+):
+    status, session = live_server.call("POST", "/v1/agents/reviewer-1/sessions", {})
+    assert status == 201
+    page.open("/ui")
+    page.log_in(API_KEY)
+    page.find('#agents tr[data-agent-id="reviewer-1"] a').click()
+    page.wait_for_text("#agent-state", "active")
+    page.wait_for_text("#agent-events", "complete")
+    page.wait_for_text("#agent-capabilities", "review")
+    page.wait_for_text(f'#sessions tr[data-session-id="{session["id"]}"] .session-state', "waiting")
+    page.wait_for_text("#history tbody", "activate")
+    page.find('#diagram svg g.node.s_active[id*="active"]')
+    assert browser.save_screenshot(str(artifacts / "ui-agent.png"))
+
+
+def test_a_run_that_does_not_exist_gets_a_clear_message_not_an_empty_page(
+    browser, live_server, page
+):
+    page.open("/ui/runs/nosuch")
+    page.log_in(API_KEY)
+    page.wait_for_text("#run-missing", "There is no run nosuch")
+    assert not browser.find_element("id", "run-details").is_displayed()
+    assert not browser.find_element("id", "problem").is_displayed()
+
+
+def test_times_carry_their_date_and_zone_and_attempts_their_count_apart_from_the_time(
+    browser, live_server, page, waiting_run
+):
+    page.open(f"/ui/runs/{waiting_run['id']}")
+    page.log_in(API_KEY)
+    page.wait_for_text('#steps tr[data-step="review"] .attempt-count', "1")
+    attempts = page.find('#steps tr[data-step="review"] .attempts').text
+    assert re.fullmatch(r"1 · last started .+", attempts), attempts
+    updated_at = live_server.call("GET", f"/v1/runs/{waiting_run['id']}")[1]["updated_at"]
+    page.find(f'#run-updated time[datetime="{updated_at}"]')
+    shown = page.find("#run-updated time").text
+    assert updated_at[:4] in shown, shown  # the date, not only the time of day
+    assert re.search(r"[A-Z]{2,5}([+-]\d{1,2}(:\d\d)?)?$", shown), shown  # and the zone

@@ -12,8 +12,8 @@ from tests.support.service import Fault
 
 @pytest.fixture
 def agents(api):
-    """Two agents: `a1` active with capability `summarize`, `a2` idle."""
-    api.agents.register("a1", capabilities=["summarize", "translate"])
+    """Two agents: `a1` (named Writer) active with capability `summarize`, `a2` idle."""
+    api.agents.register("a1", name="Writer", capabilities=["summarize", "translate"])
     api.agents.register("a2")
     api.agents.send_event("a1", "activate")
     return api
@@ -23,13 +23,13 @@ def rows(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines()]
 
 
-def test_list_prints_a_table_with_one_row_per_agent(cli, agents):
+def test_list_prints_a_table_with_one_row_per_agent_newest_first_with_its_name(cli, agents):
     result = cli("agents", "list")
     assert result.exit_code == 0
     table = rows(result.stdout)
-    assert table[0] == ["ID", "STATE", "MACHINE", "CAPABILITIES", "UPDATED"]
-    assert table[1][:6] == ["a1", "active", "agent", "v1", "summarize,", "translate"]
-    assert table[2][:5] == ["a2", "idle", "agent", "v1", "-"]
+    assert table[0] == ["ID", "NAME", "STATE", "MACHINE", "CAPABILITIES", "UPDATED"]
+    assert table[1][:6] == ["a2", "-", "idle", "agent", "v1", "-"]
+    assert table[2][:7] == ["a1", "Writer", "active", "agent", "v1", "summarize,", "translate"]
     assert len(table) == 3
 
 
@@ -46,13 +46,21 @@ def test_list_json_prints_the_agents_as_the_api_answers_them(cli, agents):
 
 def test_list_of_one_page_among_several_says_so_on_stderr(cli, agents):
     result = cli("agents", "list", "--page-size", "1")
-    assert [row[0] for row in rows(result.stdout)] == ["ID", "a1"]
+    assert [row[0] for row in rows(result.stdout)] == ["ID", "a2"]
     assert result.stderr == ("page 1 of 2 (2 agents); --page N for another, --all for every page\n")
 
 
-def test_list_all_fetches_every_page(cli, agents):
+def test_list_all_fetches_every_page_newest_first(cli, agents):
     result = cli("agents", "list", "--page-size", "1", "--all", "--json")
-    assert [a["id"] for a in json.loads(result.stdout)] == ["a1", "a2"]
+    assert [a["id"] for a in json.loads(result.stdout)] == ["a2", "a1"]
+
+
+def test_list_page_two_counts_from_the_newest(cli, agents):
+    agents.agents.register("a3")
+    result = cli("agents", "list", "--page-size", "2", "--page", "2", "--json")
+    assert [a["id"] for a in json.loads(result.stdout)] == ["a2", "a1"]
+    newest = cli("agents", "list", "--page-size", "2", "--json")
+    assert [a["id"] for a in json.loads(newest.stdout)] == ["a3"]
     assert result.stderr == ""
 
 
@@ -90,9 +98,9 @@ def test_history_prints_the_transitions_oldest_first(cli, agents):
     assert table[2][3:] == ["complete", "active", "idle", '{"result":"done"}']
 
 
-def test_history_since_seq_json_prints_only_later_records(cli, agents):
+def test_history_since_json_prints_only_later_records(cli, agents):
     agents.agents.send_event("a1", "complete")
-    result = cli("agents", "history", "a1", "--since-seq", "1", "--json")
+    result = cli("agents", "history", "a1", "--since", "1", "--json")
     assert [r["event"] for r in json.loads(result.stdout)] == ["complete"]
 
 
@@ -178,3 +186,36 @@ def test_a_url_that_is_not_http_is_a_usage_error(cli):
     result = cli("agents", "list", "--url", "ftp://example.com")
     assert result.exit_code == 2
     assert "the Ops-Core URL must be http:// or https://" in result.stderr
+
+
+def test_register_prints_the_new_agent_and_json_answers_it(cli, api):
+    result = cli("agents", "register", "w1", "--name", "Writer", "--capability", "summarize")
+    assert (result.exit_code, result.stdout) == (0, "agent w1 registered: agent v1, state idle\n")
+    agent = api.agents.get("w1")
+    assert (agent["name"], agent["capabilities"]) == ("Writer", ["summarize"])
+    generated = json.loads(
+        cli("agents", "register", "--metadata", '{"team": "ops"}', "--json").stdout
+    )
+    assert api.agents.get(generated["id"])["metadata"] == {"team": "ops"}
+
+
+def test_register_of_a_taken_id_exits_4(cli, agents):
+    result = cli("agents", "register", "a1")
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: ")
+
+
+def test_delete_removes_the_agent(cli, agents):
+    result = cli("agents", "delete", "a2")
+    assert (result.exit_code, result.stdout) == (0, "agent a2 deleted\n")
+    assert cli("agents", "show", "a2").exit_code == 3
+    assert json.loads(cli("agents", "delete", "a1", "--json").stdout) == {
+        "id": "a1",
+        "deleted": True,
+    }
+
+
+def test_a_422_message_is_printed_once(cli, agents):
+    result = cli("agents", "history", "a1", "--since", str(2**63))
+    assert result.exit_code == 2
+    assert result.stderr.count("must be") == 1, result.stderr

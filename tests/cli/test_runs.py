@@ -72,7 +72,7 @@ def test_start_with_wait_exits_8_at_its_deadline(cli, helper, monkeypatch):
     client = functools.partial(OpsCoreClient, sleep=fake.sleep, clock=fake.monotonic)
     monkeypatch.setattr(remote, "OpsCoreClient", client)
     result = cli(
-        "runs", "start", "prepare_then_ask", "--agent", "helper", "--wait", "--deadline", "5"
+        "runs", "start", "prepare_then_ask", "--agent-id", "helper", "--wait", "--deadline", "5"
     )
     assert result.exit_code == 8
     assert "is still" in result.stderr
@@ -83,7 +83,9 @@ def test_start_reads_the_input_from_a_file(cli, api, tmp_path):
     source = tmp_path / "input.json"
     source.write_text('{"document": "Q3 plan", "priority": "high"}')
     api.agents.register("reader")
-    started = cli("runs", "start", "review_document", "--input", f"@{source}", "--agent", "reader")
+    started = cli(
+        "runs", "start", "review_document", "--input", f"@{source}", "--agent-id", "reader"
+    )
     run_id = started_id(started)
     assert api.runs.get(run_id)["input"] == {"document": "Q3 plan", "priority": "high"}
 
@@ -106,7 +108,7 @@ def test_start_of_an_unknown_workflow_exits_3(cli):
 
 def test_list_prints_a_table_of_runs(cli, api, helper):
     run = asking(api)
-    result = cli("runs", "list", "--agent", "helper")
+    result = cli("runs", "list", "--agent-id", "helper")
     assert result.exit_code == 0
     header, row = (line.split() for line in result.stdout.splitlines())
     assert header == ["ID", "WORKFLOW", "STATUS", "STEP", "AGENT", "UPDATED"]
@@ -167,3 +169,61 @@ def test_redrive_of_a_run_that_did_not_fail_exits_4(cli, api, helper):
 def test_show_of_an_unknown_run_exits_3(cli):
     result = cli("runs", "show", "ghost")
     assert (result.exit_code, result.stderr) == (3, "Error: run 'ghost' not found\n")
+
+
+def test_start_of_an_unknown_workflow_names_a_workflow(cli):
+    result = cli("runs", "start", "nope")
+    assert (result.exit_code, result.stderr) == (3, "Error: workflow 'nope' not found\n")
+
+
+def test_list_prints_the_newest_run_first(cli, api):
+    first = api.runs.start("three_noops")
+    second = api.runs.start("three_noops")
+    result = cli("runs", "list", "--workflow", "three_noops", "--json")
+    assert [r["id"] for r in json.loads(result.stdout)] == [second["id"], first["id"]]
+
+
+def test_history_prints_the_runs_transitions_oldest_first(cli, api):
+    run = api.runs.start("three_noops")
+    api.runs.wait(run["id"], timeout=15)
+    result = cli("runs", "history", run["id"])
+    assert result.exit_code == 0
+    table = [line.split() for line in result.stdout.splitlines()]
+    assert table[0] == ["SEQ", "AT", "EVENT", "SOURCE", "DEST", "DATA"]
+    assert table[-1][5] == "succeeded"
+    later = json.loads(cli("runs", "history", run["id"], "--since", "1", "--json").stdout)
+    assert [r["seq"] for r in later] == list(range(2, len(table)))
+
+
+def test_diagram_prints_the_runs_mermaid_text(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "diagram", run["id"])
+    assert result.exit_code == 0
+    assert "stateDiagram-v2" in result.stdout.splitlines()
+    assert json.loads(cli("runs", "diagram", run["id"], "--json").stdout)["mermaid"] == (
+        api.runs.diagram(run["id"])
+    )
+
+
+def test_complete_reports_the_agents_step_done(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "complete", run["id"], "ask", "--output", '{"answer": 42}')
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"run {run['id']} step ask completed; run is now ")
+    done = api.runs.wait(run["id"], timeout=15)
+    assert done["state"] == "succeeded"
+    assert done["steps"][1]["output"] == {"answer": 42}
+
+
+def test_fail_reports_the_agents_step_failed_with_an_error_name(cli, api, helper):
+    run = asking(api)
+    result = cli("runs", "fail", run["id"], "ask", "--error", "Agent.Gave_Up", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run"]["id"] == run["id"]
+    failed = api.runs.wait(run["id"], timeout=15)
+    assert (failed["state"], failed["error"]["name"]) == ("failed", "Agent.Gave_Up")
+
+
+def test_complete_of_a_step_that_does_not_wait_exits_4(cli, api, helper):
+    run = asking(api)
+    assert cli("runs", "complete", run["id"], "prepare").exit_code == 4

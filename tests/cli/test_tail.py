@@ -33,7 +33,7 @@ def test_tail_prints_one_readable_line_per_transition(tail):
 def test_tail_passes_its_filters_and_resumes_after_since(tail):
     result, server = tail(
         [Reply([transition(6)])],
-        *("--agent", "a1", "--run", "r1", "--machine", "agent", "--kind", "agent"),
+        *("--agent-id", "a1", "--run-id", "r1", "--machine", "agent", "--kind", "agent"),
         *("--since", "5", "--count", "1"),
     )
     assert result.exit_code == 0
@@ -102,7 +102,7 @@ def test_tail_follows_the_real_service_one_line_per_transition(cli, api):
     api.agents.register("live")
     api.agents.send_event("live", "activate")
     api.agents.send_event("live", "complete")
-    result = cli("tail", "--agent", "live", "--since", "0", "--count", "2")
+    result = cli("tail", "--agent-id", "live", "--since", "0", "--count", "2")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
@@ -141,3 +141,40 @@ def test_tail_prints_step_events_as_attempts(tail):
         "12:00:01 run r9 step fetch attempt 2 retrying in 2s: Http.Timeout",
         "12:00:01 run r9 step ask attempt 1 waiting for agent a1",
     ]
+
+
+BUSY = Reply(
+    [
+        b'{"code": 503, "status": "Service Unavailable", "message": "8 live streams are open '
+        b'here already (OPSCORE_MAX_STREAMS); retry later"}'
+    ],
+    503,
+    "application/json",
+    {"Retry-After": "5"},
+)
+
+
+def test_tail_reconnects_after_the_service_restarts_and_says_so_on_stderr(tail):
+    restarted = [Reply(status=503, content_type="text/plain")] * 5  # more than the retries
+    replies = [Reply([transition(1)]), *restarted, Reply([transition(2)])]
+    result, server = tail(replies, "--count", "2")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+    notes = result.stderr.splitlines()
+    assert len(notes) == 6
+    assert (
+        notes[0]
+        == "tail: the service ended the stream; reconnecting in 0.2s, resuming after event 1"
+    )
+    assert all("reconnecting in" in note and note.endswith("after event 1") for note in notes)
+    assert {request.headers.get("Last-Event-ID") for request in server.requests[1:]} == {"1"}
+
+
+def test_tail_says_when_the_service_is_at_its_limit_of_streams(tail, sleeps):
+    result, _ = tail([BUSY, Reply([transition(1)])], "--count", "1")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "tail: 503 Service Unavailable: 8 live streams are open here already "
+        "(OPSCORE_MAX_STREAMS); retry later; reconnecting in 5s\n"
+    )
+    assert sleeps == [5]

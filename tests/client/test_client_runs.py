@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from opscore.client import Conflict, EventNotAllowed, NotFound, OpsCoreClient, ValidationFailed
+from opscore.client import (
+    Conflict,
+    EventNotAllowed,
+    NotFound,
+    OpsCoreClient,
+    Transition,
+    ValidationFailed,
+)
 from tests.support.constants import API_KEY
 from tests.support.fake_time import FakeTime
 from tests.support.polling import poll_until
@@ -112,3 +119,29 @@ def test_invalid_input_is_validation_failed(api):
 def test_unknown_workflow_is_not_found(api):
     with pytest.raises(NotFound, match="nope"):
         api.runs.start("nope")
+
+
+def test_events_of_a_finished_run_replay_its_history_and_end(api):
+    run = api.runs.start("three_noops")
+    api.runs.wait(run["id"], timeout=15, interval=0.01)
+    with api.events(run_id=run["id"], read_timeout=10) as stream:
+        events = list(stream)
+    run_events = [e for e in events if isinstance(e, Transition) and e.kind == "run"]
+    history = api.runs.history(run["id"]).items
+    assert [(e.seq, e.dest) for e in run_events] == [(r["seq"], r["dest"]) for r in history]
+    assert run_events[-1].dest == "succeeded"
+
+
+def test_events_of_a_running_run_end_once_it_has_finished(api, helper):
+    run = api.runs.start("prepare_then_ask", agent_id="helper")
+    with api.events(run_id=run["id"], read_timeout=10) as stream:
+        for event in stream:
+            if isinstance(event, Transition) and event.event == "waiting":
+                api.runs.complete_step(run["id"], "ask", {"answer": 1})
+            last = event
+    assert (last.kind, last.dest) == ("run", "succeeded")
+
+
+def test_events_of_an_unknown_run_is_not_found(api):
+    with pytest.raises(NotFound, match="run 'nope' not found"), api.events(run_id="nope") as stream:
+        next(stream)

@@ -56,6 +56,7 @@ def test_the_event_stream_example_follows_a_run_to_its_end(sse_server):
                 [
                     transition(1, **run, event="succeed", source="one", dest="two"),
                     transition(2, **run, event="succeed", source="two", dest="succeeded"),
+                    b'event: end\ndata: {"run_id": "r9", "state": "succeeded"}\n\n',
                 ]
             )
         ]

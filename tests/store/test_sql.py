@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -104,3 +106,21 @@ def test_two_stores_on_one_database_see_each_others_writes(sql_url, clock):
     assert second.get("agent", "a1").state == "idle"
     close_store(first)
     close_store(second)
+
+
+def test_db_upgrade_and_current_json_print_the_revisions(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    upgraded = CliRunner().invoke(main, ["db", "upgrade", "--json"])
+    at = CliRunner().invoke(main, ["db", "current", "--json"])
+    assert json.loads(upgraded.output) == {
+        "store": "sql",
+        "migrated": True,
+        "before": None,
+        "after": head(),
+    }
+    assert json.loads(at.output) == {
+        "store": "sql",
+        "current": head(),
+        "head": head(),
+        "up_to_date": True,
+    }

@@ -96,7 +96,12 @@ class Agents(MethodView):
     @blp.paginate()
     @errors(blp)
     def get(self, filters: dict, pagination_parameters: Any) -> list[dict]:
-        """List agents, filtered by state, machine or capability"""
+        """List agents, filtered by state, machine or capability
+
+        Oldest first, one page at a time (`page`, `page_size`; the `X-Pagination` header
+        says where the page sits). Filters combine: `state`, `machine` and `capability`
+        must all match.
+        """
         offset, limit = offset_limit(pagination_parameters)
         page = core().agents.list(Query(**filters, offset=offset, limit=limit))
         pagination_parameters.item_count = page.total
@@ -137,7 +142,12 @@ class Agent(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
     @errors(blp, 404)
     def get(self, agent_id: str) -> Any:
-        """Get an agent"""
+        """Get an agent
+
+        The agent with the events it may fire in its current state. The `ETag` header is
+        its revision: send it as `If-Match` to fire an event only if nothing changed
+        since, or as `If-None-Match` for a 304.
+        """
         agent = core().agents.get(agent_id)
         if agent.etag.strip('"') in request.if_none_match:
             return json_response(None, 304, {"ETag": agent.etag})
@@ -146,7 +156,10 @@ class Agent(MethodView):
     @blp.response(204)
     @errors(blp, 404)
     def delete(self, agent_id: str) -> Any:
-        """Deregister an agent, with its sessions and history"""
+        """Deregister an agent, with its sessions and history
+
+        Needs an `admin` key. 204 when deleted; 404 when there is no such agent.
+        """
         core().agents.deregister(agent_id)
         core().push.forget(agent_id)
         return json_response(None, 204)
@@ -210,7 +223,12 @@ class AgentHistory(MethodView):
     @blp.paginate()
     @errors(blp, 404)
     def get(self, query: dict, agent_id: str, pagination_parameters: Any) -> list[dict]:
-        """An agent's transitions, oldest first; `since_seq` follows new ones"""
+        """An agent's transitions, oldest first; `since_seq` follows new ones
+
+        Every kept transition record of the agent with `seq` greater than `since_seq`,
+        paged. Poll with the last `seq` seen to follow new ones, or use the event
+        stream.
+        """
         offset, limit = offset_limit(pagination_parameters)
         page = core().agents.history(agent_id, query["since_seq"], offset, limit)
         pagination_parameters.item_count = page.total

@@ -30,6 +30,7 @@ blp = Blueprint("docs", __name__)
 
 
 @blp.get("/docs")
+@blp.get("/docs/")
 def page() -> Response:
     """The Swagger UI page."""
     return Response(PAGE, mimetype="text/html")

@@ -10,8 +10,10 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ...definitions.workflow.template import TERMINAL_STATES
 from ...errors import StreamsBusy
-from ...services.stream import StreamFilter, StreamLimits, follow
+from ...services.stream import StreamEnd, StreamFilter, StreamLimits, follow, run_start
+from ...store import Store
 from ..http import core
 from ..schemas import StrictSchema, _name, instance_id
 from ..smorest import Blueprint
@@ -26,6 +28,8 @@ blp = Blueprint(
 
 
 class StreamQuerySchema(StrictSchema):
+    """Filters of the live event stream."""
+
     agent_id = instance_id(metadata={"description": "Only this agent and its sessions and runs."})
     run_id = instance_id(metadata={"description": "Only this run and its steps."})
     machine = _name(metadata={"description": "Only instances of this machine or workflow."})
@@ -33,6 +37,8 @@ class StreamQuerySchema(StrictSchema):
 
 
 class ResumeHeadersSchema(Schema):
+    """Where a reconnecting client resumes."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -40,6 +46,19 @@ class ResumeHeadersSchema(Schema):
         data_key="Last-Event-ID",
         validate=validate.Regexp(r"^[0-9]{1,18}$", error="must be an event id (digits)"),
         metadata={"description": "Resume after this event id (a reconnecting client sends it)."},
+    )
+
+
+def _run_end(store: Store, run_id: str) -> StreamEnd:
+    """A run's stream ends when the run has (it raises RunNotFound for no such run)."""
+    store.get("run", run_id)
+
+    def state() -> str:
+        return store.get("run", run_id).state
+
+    return StreamEnd(
+        finished=lambda: state() in TERMINAL_STATES,
+        summary=lambda: {"run_id": run_id, "state": state()},
     )
 
 
@@ -60,7 +79,7 @@ class EventStream(MethodView):
         content_type="text/event-stream",
         description="`transition` events (id = gid), plus `gap` and `dropped`.",
     )
-    @errors(blp, 503)
+    @errors(blp, 404, 503)
     def get(self, query: dict, headers: dict) -> Any:
         """Follow every transition as it happens (Server-Sent Events)
 
@@ -68,15 +87,21 @@ class EventStream(MethodView):
         version, seq, event, source, dest, at, data}`; `kind` is agent, session, run or step
         (a step attempt started, waits, sleeps or is retried). Resume with `Last-Event-ID`;
         a `gap` event says events were lost past the retention window, a `dropped` event that
-        the client fell too far behind and should reconnect. 503 when this process already
-        serves `OPSCORE_MAX_STREAMS` streams.
+        the client fell too far behind and should reconnect. With `run_id` the stream starts
+        at the run's first event and ends with an `end` event (`{run_id, state,
+        last_event_id}`) once the run has finished; 404 for no such run. 503 when this
+        process already serves `OPSCORE_MAX_STREAMS` streams.
         """
         last = int(headers["last_event_id"]) if headers.get("last_event_id") else None
+        store = core().store
+        run_id = query.get("run_id")
+        end = _run_end(store, run_id) if run_id else None
+        start = run_start(store, run_id) if run_id else None
         slot = current_app.extensions["opscore.streams"]
         if not slot.acquire(blocking=False):
             raise StreamsBusy(current_app.extensions["opscore.settings"].max_streams)
         limits = current_app.extensions.get("opscore.stream_limits", StreamLimits())
-        stream = follow(core().store, StreamFilter(**query), last, limits)
+        stream = follow(store, StreamFilter(**query), last, limits, start_after=start, end=end)
         return Response(
             _released(stream, slot),
             mimetype="text/event-stream",

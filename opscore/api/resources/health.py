@@ -19,7 +19,12 @@ class Health(MethodView):
     @blp.response(200, HealthSchema)
     @blp.doc(**PUBLIC)
     def get(self) -> Any:
-        """Service status, version, store kind and number of loaded definitions"""
+        """Service status, version, store kind and number of loaded definitions
+
+        Public (no key). 200 while the service can serve: `status` is `ok`, `store`
+        names the backend and `machines` counts the definitions it serves. Load
+        balancers and the image's healthcheck call it.
+        """
         ops = core()
         body = {
             "status": "ok",

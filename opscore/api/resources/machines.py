@@ -54,7 +54,11 @@ class Machines(MethodView):
     @blp.paginate()
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
-        """List machine definitions (latest version of each)"""
+        """List machine definitions (latest version of each)
+
+        Every definition the service serves, agents, sessions and workflows, newest
+        version of each, optionally only of one `kind`.
+        """
         definitions = core().definitions
         page = page_of(definitions.latest(query.get("kind")), pagination_parameters)
         return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
@@ -66,7 +70,11 @@ class Machine(MethodView):
     @blp.response(200, MachineSchema)
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
-        """Get a machine's states and transitions (`version` for an older one)"""
+        """Get a machine's states and transitions (`version` for an older one)
+
+        The definition as loaded: states, transitions, every version loaded and the
+        content hash. 404 for no such name or version.
+        """
         definition, versions = _find(name, query.get("version"))
         return json_response(presenters.machine(definition, versions))
 
@@ -79,7 +87,11 @@ class MachineDiagram(MethodView):
     )
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
-        """Draw a machine as a Mermaid stateDiagram-v2, optionally highlighting a state"""
+        """Draw a machine as a Mermaid stateDiagram-v2, optionally highlighting a state
+
+        Plain text to paste into any Mermaid renderer; `state` marks one state (the web
+        page marks an instance's current state this way).
+        """
         definition, _ = _find(name, query.get("version"))
         state = query.get("state")
         if state is not None and state not in definition.state_names:

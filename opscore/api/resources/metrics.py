@@ -25,6 +25,10 @@ class Metrics(MethodView):
     )
     @errors(blp)
     def get(self) -> Any:
-        """Transitions, rejected events, runs, steps, retries, queue and HTTP metrics"""
+        """Transitions, rejected events, runs, steps, retries, queue and HTTP metrics
+
+        Prometheus text format. Send the key as `Authorization: Bearer <key>` from
+        Prometheus.
+        """
         body, content_type = metrics.exposition(core().store.queue)
         return current_app.response_class(body, mimetype=None, content_type=content_type)

@@ -55,7 +55,11 @@ class Runs(MethodView):
     @blp.paginate()
     @errors(blp)
     def get(self, filters: dict, pagination_parameters: Any) -> list[dict]:
-        """List runs, filtered by workflow, state or agent"""
+        """List runs, filtered by workflow, state or agent
+
+        Oldest first, paged. `state` is a step name or `succeeded`, `failed`,
+        `cancelled`; `agent_id` the agent a run is bound to.
+        """
         offset, limit = offset_limit(pagination_parameters)
         query = Query(
             machine=filters.get("workflow"),
@@ -75,7 +79,12 @@ class Run(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
     @errors(blp, 404)
     def get(self, run_id: str) -> Any:
-        """Get a run: state, current step, steps with attempts, input, output, error"""
+        """Get a run: state, current step, steps with attempts, input, output, error
+
+        The run's typed state: each step's status and attempts (with errors and times),
+        what it waits for now (`pending`), and its output or error once it has finished.
+        `ETag` as for agents.
+        """
         run = core().runs.get(run_id)
         if run.etag.strip('"') in request.if_none_match:
             return json_response(None, 304, {"ETag": run.etag})
@@ -89,7 +98,10 @@ class RunHistory(MethodView):
     @blp.paginate()
     @errors(blp, 404)
     def get(self, query: dict, run_id: str, pagination_parameters: Any) -> list[dict]:
-        """A run's transitions, oldest first; `since_seq` follows new ones"""
+        """A run's transitions, oldest first; `since_seq` follows new ones
+
+        The run's step-to-step transitions with `seq` greater than `since_seq`, paged.
+        """
         offset, limit = offset_limit(pagination_parameters)
         page = core().runs.history(run_id, query["since_seq"], offset, limit)
         pagination_parameters.item_count = page.total
@@ -131,7 +143,11 @@ class RunCancel(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @errors(blp, 404, 409)
     def post(self, run_id: str) -> Any:
-        """Cancel a run that has not finished (409 otherwise)"""
+        """Cancel a run that has not finished (409 otherwise)
+
+        Ends the run as `cancelled` and releases the agent bound to it. Safe to retry
+        with `Idempotency-Key`.
+        """
         return changed_run(core().runs.cancel(run_id, idempotency=idempotency_for(_changed)))
 
 
@@ -142,7 +158,11 @@ class RunRedrive(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @errors(blp, 404, 409)
     def post(self, run_id: str) -> Any:
-        """Restart a failed run at the step that failed; finished steps are not run again"""
+        """Restart a failed run at the step that failed; finished steps are not run again
+
+        Only a `failed` run (409 otherwise): it goes back to the failed step with fresh
+        attempts, keeping the outputs of the steps that succeeded.
+        """
         return changed_run(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
 
 
@@ -154,7 +174,12 @@ class StepComplete(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, run_id: str, step: str) -> Any:
-        """An agent reports its step done with an output (409 unless the step waits for it)"""
+        """An agent reports its step done with an output (409 unless the step waits for it)
+
+        For a step with `task: agent` waiting for a named agent (see `GET
+        /v1/agents/{agent_id}/tasks`). The output becomes the step's output and the run
+        moves on.
+        """
         fired = core().runs.complete_step(
             run_id, step, body["output"], idempotency=idempotency_for(_changed)
         )
@@ -169,7 +194,12 @@ class StepFail(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, run_id: str, step: str) -> Any:
-        """An agent reports its step failed; the step's retriers and catchers apply"""
+        """An agent reports its step failed; the step's retriers and catchers apply
+
+        `error` is an error name such as `Agent.Refused`: a retrier that matches it
+        tries the step again, else a catcher that matches it moves the run, else the run
+        fails.
+        """
         fired = core().runs.fail_step(
             run_id, step, body["error"], body["message"], idempotency=idempotency_for(_changed)
         )
@@ -182,7 +212,11 @@ class AgentTasks(MethodView):
     @blp.paginate()
     @errors(blp, 404)
     def get(self, agent_id: str, pagination_parameters: Any) -> list[dict]:
-        """The steps waiting for this agent to report them complete or failed"""
+        """The steps waiting for this agent to report them complete or failed
+
+        Steps of runs bound to this agent that wait for its report, with the request
+        each step made. 404 when there is no such agent.
+        """
         offset, limit = offset_limit(pagination_parameters)
         runs = core().runs
         page = runs.tasks_for_agent(agent_id, offset, limit)

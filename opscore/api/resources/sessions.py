@@ -65,7 +65,11 @@ class AgentSessions(MethodView):
     @blp.paginate()
     @errors(blp, 404)
     def get(self, filters: dict, agent_id: str, pagination_parameters: Any) -> list[dict]:
-        """List an agent's sessions, oldest first"""
+        """List an agent's sessions, oldest first
+
+        The sessions the agent opened, paged, optionally only those in `state`. 404 when
+        there is no such agent.
+        """
         offset, limit = offset_limit(pagination_parameters)
         page = core().sessions.list_for_agent(agent_id, offset, limit, filters.get("state"))
         pagination_parameters.item_count = page.total
@@ -97,7 +101,11 @@ class Session(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match matched).")
     @errors(blp, 404)
     def get(self, session_id: str) -> Any:
-        """Get a session"""
+        """Get a session
+
+        The session with the events it may fire now; its `ETag` works as for agents
+        (`If-Match`, `If-None-Match`).
+        """
         session = core().sessions.get(session_id)
         if session.etag.strip('"') in request.if_none_match:
             return json_response(None, 304, {"ETag": session.etag})
@@ -112,7 +120,12 @@ class SessionEvents(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY, IF_MATCH])
     @errors(blp, 404, 409, 412, *WITH_BODY)
     def post(self, body: dict, session_id: str) -> Any:
-        """Fire an event on a session"""
+        """Fire an event on a session
+
+        Moves the session along its machine. 409 when the event is not allowed in its
+        state (the answer lists the allowed events), 412 when `If-Match` names an older
+        revision. Safe to retry with `Idempotency-Key`.
+        """
         fired = core().sessions.fire_event(
             session_id,
             body["event"],
@@ -131,7 +144,11 @@ class SessionHistory(MethodView):
     @blp.paginate()
     @errors(blp, 404)
     def get(self, query: dict, session_id: str, pagination_parameters: Any) -> list[dict]:
-        """A session's transitions, oldest first; `since_seq` follows new ones"""
+        """A session's transitions, oldest first; `since_seq` follows new ones
+
+        Every kept transition record of the session with `seq` greater than `since_seq`,
+        paged.
+        """
         offset, limit = offset_limit(pagination_parameters)
         page = core().sessions.history(session_id, query["since_seq"], offset, limit)
         pagination_parameters.item_count = page.total

@@ -39,7 +39,11 @@ class Tasks(MethodView):
     @blp.paginate()
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
-        """List waiting tasks, by capability, holder (or named agent) and state"""
+        """List waiting tasks, by capability, holder (or named agent) and state
+
+        Tasks are steps handed to agents by capability; `state` is an A2A task state
+        such as `submitted` (unclaimed) or `working` (claimed). Paged, oldest first.
+        """
         tasks = core().agent_tasks.list(
             query.get("capability"), query.get("agent_id"), query.get("state")
         )
@@ -71,7 +75,10 @@ class TaskOne(MethodView):
     @blp.response(200, TaskSchema)
     @errors(blp, 404)
     def get(self, task_id: str) -> Any:
-        """Get a waiting task"""
+        """Get a waiting task
+
+        A task that is still waiting or claimed; a settled one is a 404.
+        """
         return json_response(presenters.task(core().agent_tasks.get(task_id)))
 
 
@@ -81,7 +88,11 @@ class TaskHeartbeat(MethodView):
     @blp.response(200, TaskSchema)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, task_id: str) -> Any:
-        """Keep a claim alive: the lease lasts another lease from now (409 if it was lost)"""
+        """Keep a claim alive: the lease lasts another lease from now (409 if it was lost)
+
+        Send the lease token the claim answered. A lease that lapses is a
+        `States.HeartbeatTimeout` error of the step, which its retriers handle.
+        """
         task: Task = core().agent_tasks.heartbeat(task_id, body["lease_token"])
         return json_response(presenters.task(task))
 
@@ -108,7 +119,11 @@ class TaskFail(MethodView):
     @blp.response(200, RunTransitionSchema)
     @errors(blp, 404, 409, *WITH_BODY)
     def post(self, body: dict, task_id: str) -> Any:
-        """Report a task failed: the step's retriers and catchers apply (409 on a stale token)"""
+        """Report a task failed: the step's retriers and catchers apply (409 on a stale token)
+
+        Send the lease token and an error name; as for a step report, retriers and
+        catchers match the name.
+        """
         fired = core().agent_tasks.fail(
             task_id, body.get("lease_token"), body["error"], body["message"]
         )

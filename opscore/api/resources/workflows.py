@@ -68,7 +68,10 @@ class Workflows(MethodView):
     @blp.doc(**LISTED)
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
-        """List workflow templates (latest version of each)"""
+        """List workflow templates (latest version of each)
+
+        Every `kind: workflow` definition, newest version of each, with its steps.
+        """
         definitions = core().definitions
         page = page_of(definitions.latest("workflow"), pagination_parameters)
         return [presenters.workflow(d, definitions.versions(d.name)) for d in page]
@@ -81,7 +84,11 @@ class Workflow(MethodView):
     @blp.doc(**FOUND)
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
-        """Get a workflow template (`version` for an older one)"""
+        """Get a workflow template (`version` for an older one)
+
+        The template as written: start step, steps, input schema, agent binding and
+        timeout. 404 for no such workflow.
+        """
         definition = core().runs.workflow(name, query.get("version"))
         return json_response(presenters.workflow(definition, core().definitions.versions(name)))
 
@@ -94,7 +101,11 @@ class WorkflowDiagram(MethodView):
     )
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
-        """Draw a workflow's run machine as a Mermaid stateDiagram-v2"""
+        """Draw a workflow's run machine as a Mermaid stateDiagram-v2
+
+        The machine a run of this template follows: its steps plus `succeeded`, `failed`
+        and `cancelled`.
+        """
         return text_response(mermaid(core().runs.workflow(name, query.get("version"))))
 
 

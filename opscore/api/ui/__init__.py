@@ -21,7 +21,7 @@ blp = Blueprint(
     static_url_path="/static",
 )
 
-PUBLIC_ENDPOINTS = frozenset({"ui.overview", "ui.run", "ui.static"})
+PUBLIC_ENDPOINTS = frozenset({"ui.overview", "ui.run", "ui.agent", "ui.static"})
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -45,6 +45,7 @@ def _page(template: str) -> Response:
 
 
 @blp.get("")
+@blp.get("/")
 def overview() -> Response:
     """Agents with their states and runs with their steps, updating live."""
     return _page("ui/overview.html")
@@ -54,3 +55,9 @@ def overview() -> Response:
 def run(run_id: str) -> Response:
     """One run: its diagram, steps and history (the script reads the id from the URL)."""
     return _page("ui/run.html")
+
+
+@blp.get("/agents/<string:agent_id>")
+def agent(agent_id: str) -> Response:
+    """One agent: its state, allowed events, diagram, sessions and history."""
+    return _page("ui/agent.html")

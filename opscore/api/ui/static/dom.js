@@ -25,12 +25,46 @@ export function stepStatus(run, step) {
   return run.pending && run.pending.step === step.name ? run.pending.status : step.status;
 }
 
-/** A short local time for an RFC 3339 timestamp, the full one as its title. */
+const WHEN = {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  timeZoneName: "short",
+};
+
+/** An RFC 3339 timestamp as a local date, time and zone; the timestamp itself as its title. */
 export function time(timestamp) {
   if (!timestamp) {
     return "";
   }
-  return el("time", { datetime: timestamp, title: timestamp }, new Date(timestamp).toLocaleTimeString());
+  return el("time", { datetime: timestamp, title: timestamp }, new Date(timestamp).toLocaleString(undefined, WHEN));
+}
+
+/** A transition record as a history table row: #, event, from, to, at. */
+export function historyRow(record) {
+  return el(
+    "tr",
+    { "data-seq": record.seq },
+    el("td", {}, String(record.seq)),
+    el("td", {}, record.event),
+    el("td", {}, record.source),
+    el("td", {}, record.dest),
+    el("td", {}, time(record.at)),
+  );
+}
+
+/**
+ * On a page of one instance (`what`: run, agent): say it does not exist instead of
+ * showing an empty skeleton, or (message null) show its details again.
+ */
+export function showMissing(what, message) {
+  const missing = document.getElementById(`${what}-missing`);
+  missing.textContent = message || "";
+  missing.hidden = !message;
+  document.getElementById(`${what}-details`).hidden = Boolean(message);
 }
 
 /** Replace the rows of a table's body. */

@@ -18,7 +18,7 @@ function agentRow(agent) {
   return el(
     "tr",
     { "data-agent-id": agent.id },
-    el("td", {}, el("code", {}, agent.id), agent.name ? ` ${agent.name}` : ""),
+    el("td", {}, el("a", { href: `/ui/agents/${encodeURIComponent(agent.id)}` }, el("code", {}, agent.id)), agent.name ? ` ${agent.name}` : ""),
     el("td", { class: "agent-state" }, badge(agent.state)),
     el("td", {}, `${agent.machine.name} v${agent.machine.version}`),
     el("td", {}, agent.capabilities.join(", ")),
@@ -44,7 +44,7 @@ function runRow(run) {
     el("td", { class: "run-state" }, badge(run.state)),
     el("td", { class: "run-current" }, ...current),
     el("td", {}, stepChips(run)),
-    el("td", {}, run.agent_id ? el("code", {}, run.agent_id) : "—"),
+    el("td", {}, run.agent_id ? el("a", { href: `/ui/agents/${encodeURIComponent(run.agent_id)}` }, el("code", {}, run.agent_id)) : "—"),
     el("td", {}, time(run.updated_at)),
   );
 }

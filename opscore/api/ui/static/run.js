@@ -1,8 +1,8 @@
 // One run: its facts, its diagram, its steps and its history.
 
-import { getJson, getText } from "./api.js";
+import { ApiError, getJson, getText } from "./api.js";
 import { drawDiagram } from "./diagram.js";
-import { badge, el, fillTable, stepStatus, time } from "./dom.js";
+import { badge, el, fillTable, historyRow, showMissing, stepStatus, time } from "./dom.js";
 
 function stepRow(run, step) {
   const last = step.attempts.at(-1);
@@ -12,20 +12,13 @@ function stepRow(run, step) {
     { "data-step": step.name },
     el("td", {}, step.name),
     el("td", { class: "step-status" }, badge(stepStatus(run, step))),
-    el("td", {}, String(step.attempts.length), last ? " " : "", last ? time(last.started_at) : ""),
+    el(
+      "td",
+      { class: "attempts" },
+      el("span", { class: "attempt-count" }, String(step.attempts.length)),
+      last ? el("span", { class: "attempt-time" }, " · last started ", time(last.started_at)) : null,
+    ),
     el("td", {}, error),
-  );
-}
-
-function historyRow(record) {
-  return el(
-    "tr",
-    { "data-seq": record.seq },
-    el("td", {}, String(record.seq)),
-    el("td", {}, record.event),
-    el("td", {}, record.source),
-    el("td", {}, record.dest),
-    el("td", {}, time(record.at)),
   );
 }
 
@@ -40,7 +33,10 @@ function showFacts(run) {
   state.dataset.state = run.state;
   const current = document.getElementById("run-current");
   current.replaceChildren(...(run.pending ? [run.current_step, " ", badge(run.pending.status)] : ["—"]));
-  text("run-agent", run.agent_id || "—");
+  const agent = document.getElementById("run-agent");
+  agent.replaceChildren(
+    run.agent_id ? el("a", { href: `/ui/agents/${encodeURIComponent(run.agent_id)}` }, el("code", {}, run.agent_id)) : "—",
+  );
   document.getElementById("run-updated").replaceChildren(time(run.updated_at));
   const error = document.getElementById("run-error");
   error.hidden = !run.error;
@@ -56,11 +52,21 @@ export function runPage() {
   let etag = null;
 
   async function refresh() {
-    const answer = await getJson(base, { headers: etag ? { "If-None-Match": etag } : {} });
+    let answer;
+    try {
+      answer = await getJson(base, { headers: etag ? { "If-None-Match": etag } : {} });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        showMissing("run", `There is no run ${runId}: check the id, or find the run on the overview.`);
+        return;
+      }
+      throw error;
+    }
     if (answer.notModified) {
       return;
     }
     etag = answer.etag;
+    showMissing("run", null);
     showFacts(answer.body);
     const [diagram, history] = await Promise.all([
       getText(`${base}/diagram`),

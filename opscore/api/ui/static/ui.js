@@ -3,10 +3,11 @@
 import { ApiError, Unauthorized, apiKey, request } from "./api.js";
 import { coalesce, showProblem } from "./dom.js";
 import { followChanges } from "./live.js";
+import { agentPage } from "./agent.js";
 import { overviewPage } from "./overview.js";
 import { runPage } from "./run.js";
 
-const PAGES = { overview: overviewPage, run: runPage };
+const PAGES = { overview: overviewPage, run: runPage, agent: agentPage };
 const MODES = { stream: "live", polling: "live (polling)", reconnecting: "reconnecting…", stopped: "not updating" };
 
 const loginForm = document.getElementById("login");
