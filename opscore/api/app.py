@@ -105,7 +105,7 @@ def create_app(
     app.before_request(require_supported_body)
     app.before_request(reject_oversized_streamed_body)
     app.before_request(reject_unknown_query_parameters)
-    app.before_request(paths.reject_overlong_path_parameters)
+    app.before_request(paths.reject_malformed_path_parameters)
     return app
 
 
