@@ -18,6 +18,8 @@ MAX_JSON_BYTES = 64 * 1024  # largest stored JSON document (metadata, data, inpu
 DEFAULT_QUEUE_CAPACITY = 1000  # work items ready or running at once
 DEFAULT_WORKERS = 4  # step worker threads per process
 DEFAULT_WORK_LEASE = 60.0  # seconds a SQL queue's claim lasts unless its worker renews it
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's headers
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds a client has to send a request's body after them
 
 
 class ConfigError(ValueError):
@@ -81,6 +83,8 @@ class Settings:
     processes: int = 0
     max_streams: int = 4
     migrate_on_start: bool = False
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -132,4 +136,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "processes": int,
     "max_streams": _positive_int,
     "migrate_on_start": _boolean,
+    "header_timeout": _positive_float,
+    "body_timeout": _positive_float,
 }

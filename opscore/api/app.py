@@ -90,6 +90,7 @@ def create_app(
             "opscore.keys": keys,
             "opscore.settings": settings,
             "opscore.streams": threading.BoundedSemaphore(settings.max_streams),
+            "opscore.stopping": threading.Event(),  # set on shutdown: live streams end
         }
     )
     api = app.extensions["opscore.api"] = Api(app)

@@ -49,6 +49,7 @@ class StreamLimits:
     max_lag: int = 5000
     retry_ms: int = 2000
     batch: int = 500
+    check_every: float = 0.5  # seconds between looks at `stopped` while nothing happens
 
 
 def event_json(record: TransitionRecord) -> dict[str, Any]:
@@ -82,15 +83,21 @@ def follow(
     last_event_id: int | None,
     limits: StreamLimits = StreamLimits(),
     monotonic: Callable[[], float] = time.monotonic,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
-    """The stream's text, event after event, until the client goes away or falls behind."""
+    """The stream's text, event after event, until the client goes away or falls behind.
+
+    `stopped` is asked every `limits.check_every` seconds at most: true when the client
+    closed its end or the server is shutting down, so the stream ends then, not at the next
+    write that fails.
+    """
     oldest, newest = store.feed_bounds()
     cursor = newest if last_event_id is None else last_event_id
     yield f"retry: {limits.retry_ms}\n\n"
     if last_event_id is not None and oldest and last_event_id + 1 < oldest:
         yield sse("gap", {"requested": last_event_id + 1, "oldest": oldest})
     quiet_since = monotonic()
-    while True:
+    while not stopped():
         batch = store.feed(cursor, limits.batch)
         for record in batch:
             cursor = record.gid
@@ -111,4 +118,4 @@ def follow(
         if monotonic() - quiet_since >= limits.keepalive:
             yield ": keepalive\n\n"
             quiet_since = monotonic()
-        store.wait_for_feed(cursor, limits.keepalive)
+        store.wait_for_feed(cursor, min(limits.keepalive, limits.check_every))
