@@ -20,6 +20,8 @@ DEFAULT_QUEUE_CAPACITY = 1000  # work items ready or running at once
 DEFAULT_WORKERS = 4  # step worker threads per process
 DEFAULT_WORK_LEASE = 60.0  # seconds a SQL queue's claim lasts unless its worker renews it
 DEFAULT_PUSH_ATTEMPTS = 5  # tries at pushing a task to its agent before it is undeliverable
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's headers
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds a client has to send a request's body after them
 
 
 class ConfigError(ValueError):
@@ -87,6 +89,8 @@ class Settings:
     push_allowed_hosts: str = ""
     push_attempts: int = DEFAULT_PUSH_ATTEMPTS
     agentkit_secret: str = dataclasses.field(default="", repr=False)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,4 +148,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_streams": _positive_int,
     "migrate_on_start": _boolean,
     "push_attempts": _positive_int,
+    "header_timeout": _positive_float,
+    "body_timeout": _positive_float,
 }

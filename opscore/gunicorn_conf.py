@@ -75,6 +75,12 @@ def post_worker_init(worker: Any) -> None:
     core.start(app.extensions["opscore.settings"].workers)
 
 
+def worker_int(worker: Any) -> None:
+    """On SIGINT/SIGQUIT (and, from BufferingWorker, SIGTERM): end the live streams at once,
+    so the worker exits well within the graceful timeout instead of being killed."""
+    worker.wsgi.extensions["opscore.stopping"].set()
+
+
 def child_exit(_server: Any, worker: Any) -> None:
     """Forget a dead worker process's live metric values."""
     from opscore import metrics
@@ -91,7 +97,7 @@ def when_ready(server: Any) -> None:
 wsgi_app = "opscore.wsgi:app"
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_processes
-worker_class = "gthread"
+worker_class = "opscore.serving.worker.BufferingWorker"  # requests are read whole first
 threads = _settings.threads
 logger_class = GunicornLogger
 preload_app = True

@@ -100,6 +100,7 @@ def create_app(
             "opscore.keys": keys,
             "opscore.settings": settings,
             "opscore.streams": threading.BoundedSemaphore(settings.max_streams),
+            "opscore.stopping": threading.Event(),  # set on shutdown: live streams end
         }
     )
     api = app.extensions["opscore.api"] = Api(app)
@@ -118,7 +119,7 @@ def create_app(
     app.before_request(require_supported_body)
     app.before_request(reject_oversized_streamed_body)
     app.before_request(reject_unknown_query_parameters)
-    app.before_request(paths.reject_overlong_path_parameters)
+    app.before_request(paths.reject_malformed_path_parameters)
     return app
 
 

@@ -3,6 +3,10 @@
 The kept answer is written by the store in the same atomic step as the change it
 describes, so a retry never fires a second transition. A key is scoped to the API key,
 method and path that used it; the same key with a different body is a 422.
+
+A copy sent while the first is still in flight is answered as the first was: whatever
+refused the copy (the state the first moved, the id it took, the key it committed) is
+looked past once the first's answer is found in the store, in this process or another.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
-from ..errors import IdempotencyKeyReused, IdempotencyKeyTaken, InvalidRequest
+from ..errors import IdempotencyKeyReused, InvalidRequest, OpsCoreError
 from ..model import IdempotencyRecord
 from ..services.idempotency import IdempotentRequest, Render
 from .http import json_response
@@ -60,9 +64,13 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         g.idempotency = (scoped, fingerprint)
         try:
             return view(*args, **kwargs)
-        except IdempotencyKeyTaken:
-            # A concurrent request with the same key committed first: answer as it did.
-            return _replay(store.get_idempotency(scoped), fingerprint)
+        except OpsCoreError:
+            # A concurrent copy committed first (so this one lost the key, or found the state
+            # or id it changed): answer as it did. A refusal with no kept answer stands.
+            kept = store.get_idempotency(scoped)
+            if kept is None:
+                raise
+            return _replay(kept, fingerprint)
         finally:
             g.pop("idempotency", None)
 

@@ -1,11 +1,13 @@
 """Path parameters: converters that document their limits, and the 422 past those limits.
 
-A path segment longer than its limit is a 422 naming the limit (not a 404 that echoes
-the whole segment back); a segment within the limit that names nothing is a 404.
+A path segment longer than its limit, or with characters its kind never has (`bad id!`,
+a NUL), is a 422 naming the rule, checked before any store sees it: ids in the path are
+checked like ids in a body. A well-formed segment that names nothing is a 404.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, request
@@ -18,14 +20,28 @@ from .http import json_response
 
 
 class LimitedConverter(BaseConverter):
-    """A path parameter with a length limit, checked after routing (see below)."""
+    """A path parameter with a length limit and a pattern, checked after routing (see below).
+
+    Any segment routes, so that a malformed one is a 422 that says why rather than a 404.
+    """
 
     max_length: int
+    pattern: str
+    rule: str  # the pattern in words, for the 422
 
     def too_long(self, value: str) -> str | None:
         """Why `value` passes the limit, if it does."""
         if len(value) > self.max_length:
             return f"is {len(value)} characters; the limit is {self.max_length}"
+        return None
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` is no parameter of this kind (too long, or off the pattern), if it is not."""
+        too_long = self.too_long(value)
+        if too_long:
+            return too_long
+        if not re.match(self.pattern, value):
+            return f"must be {self.rule}"
         return None
 
 
@@ -34,6 +50,7 @@ class InstanceIdConverter(LimitedConverter):
 
     max_length = ID_MAX
     pattern = ID_PATTERN.pattern
+    rule = f"1-{ID_MAX} letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 
 
 class NameConverter(LimitedConverter):
@@ -41,6 +58,7 @@ class NameConverter(LimitedConverter):
 
     max_length = NAME_MAX
     pattern = NAME_PATTERN
+    rule = f"1-{NAME_MAX} letters, digits or '_', starting with a letter"
 
 
 _SEGMENT = NAME_PATTERN.strip("^$")
@@ -54,6 +72,7 @@ class StepPathConverter(LimitedConverter):
     part_isolating = False
     max_length = 512
     pattern = f"^{_SEGMENT}(/({_SEGMENT}|[0-9]+)/{_SEGMENT})*$"
+    rule = "a step name, or step names and item numbers joined by '/'"
 
     def too_long(self, value: str) -> str | None:
         """The path, or one of its parts, passes its limit."""
@@ -87,13 +106,13 @@ def register_converters(app: Flask, api: Any) -> None:
         api.register_converter(converter, parameter_schema)
 
 
-def reject_overlong_path_parameters() -> Any:
-    """A path parameter past its converter's length limit is a 422 naming the limit."""
+def reject_malformed_path_parameters() -> Any:
+    """A path parameter past its converter's limit or off its pattern is a 422 saying which."""
     if request.url_rule is None or not request.view_args:
         return None
     converters = _converters_of(request.url_rule)
     reasons = {
-        name: converters[name].too_long(value)
+        name: converters[name].problem(value)
         for name, value in request.view_args.items()
         if name in converters
     }

@@ -191,15 +191,38 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str, file: str) -> Proble
     return Problem(file, line, "(root)", message or "invalid YAML")
 
 
-def read_definition_text(raw: bytes, file: str) -> str:
-    """Decode a definition file; JSON tabs become spaces since YAML forbids them as indentation."""
+def read_definition_text(raw: bytes, file: str, *, is_json: bool | None = None) -> str:
+    """Decode a definition file (JSON when `is_json`, by default when it ends in .json).
+
+    JSON tabs become spaces since YAML forbids them as indentation, and JSON's escaped
+    surrogate pairs (`"\\ud83d\\ude80"`, as `json.dumps` writes by default) become the one
+    escape YAML reads, since YAML refuses a surrogate escape.
+    """
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DefinitionError(
             [Problem(file, 1, "(root)", f"not UTF-8 text: {error.reason}")]
         ) from None
-    if file.endswith(".json"):
+    if file.endswith(".json") if is_json is None else is_json:
         # JSON strings cannot hold a raw tab, so every tab is whitespace between tokens.
-        text = text.replace("\t", " ")
+        text = join_surrogate_escapes(text.replace("\t", " "))
     return text
+
+
+# An escaped high surrogate then an escaped low one, not preceded by an odd run of backslashes
+# (in `\\ud83d` the backslash is the escaped one and `ud83d` is text).
+_SURROGATE_PAIR = re.compile(
+    r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE
+)
+
+
+def join_surrogate_escapes(text: str) -> str:
+    """JSON text with each escaped surrogate pair written as one `\\UXXXXXXXX` escape."""
+
+    def joined(match: re.Match[str]) -> str:
+        high, low = int(match[2], 16), int(match[3], 16)
+        code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        return f"{match[1]}\\U{code:08X}"
+
+    return _SURROGATE_PAIR.sub(joined, text)

@@ -112,7 +112,10 @@ class Attempts:
         return self._settle(item, {StepStatus.RUNNING}, plan)
 
     def time_out(self, item: WorkItem) -> Fired | None:
-        """The attempt ran past its step's timeout."""
+        """The attempt ran past its step's timeout; if its worker stopped renewing its claim
+        meanwhile, it was lost instead (States.WorkerLost, which a template may retry)."""
+        if self.ledger.lifecycle.store.queue.holder_stalled(item):
+            return self.fail(item, WORKER_LOST, LOST_WORKER)
         return self.fail(item, TIMEOUT, "the step ran past its timeout")
 
     def time_out_run(self, run_id: str) -> Fired | None:

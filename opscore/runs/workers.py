@@ -26,7 +26,10 @@ from ..store.work import WorkItem, WorkQueue
 from .dispatcher import StepRunner
 
 CLAIM_WAIT = 0.5
-RENEW_EVERY = 15.0  # at most: and four times within the queue's lease
+# Seconds between lease renewals, at most (and four times within the queue's lease): often,
+# so that a step whose worker died is told from one that ran out of time within the step's
+# timeout, not the lease's (see Attempts.time_out).
+RENEW_EVERY = 1.0
 WATCH_IDLE = 1.0  # real seconds between the watchdog's checks when nothing is due
 RETRY_FAILED_AFTER = 1.0  # seconds before an item whose processing raised is tried again
 

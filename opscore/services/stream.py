@@ -51,6 +51,7 @@ class StreamLimits:
     max_lag: int = 5000
     retry_ms: int = 2000
     batch: int = 500
+    check_every: float = 0.5  # seconds between looks at `stopped` while nothing happens
 
 
 def event_json(record: TransitionRecord) -> dict[str, Any]:
@@ -116,18 +117,22 @@ def follow(
     *,
     start_after: int | None = None,
     end: StreamEnd | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """The stream's text, event after event, until the client goes away or falls behind.
 
     Without `last_event_id` it starts after `start_after` (default: the newest event).
     With `end`, it ends with an `end` event once it is caught up and `end.finished()`.
+    `stopped` is asked every `limits.check_every` seconds at most: true when the client
+    closed its end or the server is shutting down, so the stream ends then, not at the next
+    write that fails.
     """
     cursor, opening = _opening(store, start_after if last_event_id is None else last_event_id)
     yield f"retry: {limits.retry_ms}\n\n"
     yield from opening
     quiet_since = monotonic()
     ending = False  # finished: one more read, for what committed just before the check
-    while True:
+    while not stopped():
         batch = store.feed(cursor, limits.batch)
         for record in batch:
             cursor = record.gid
@@ -148,4 +153,4 @@ def follow(
         if monotonic() - quiet_since >= limits.keepalive:
             yield ": keepalive\n\n"
             quiet_since = monotonic()
-        store.wait_for_feed(cursor, limits.keepalive)
+        store.wait_for_feed(cursor, min(limits.keepalive, limits.check_every))

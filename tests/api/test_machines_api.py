@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from opscore.definitions import load_text
@@ -87,6 +89,17 @@ def test_validate_accepts_json_and_does_not_load_the_definition(client, core):
     assert response.json["valid"] is True
     assert response.json["machine"]["name"] == "chat"
     assert "chat" not in [d.name for d in core.definitions.latest()]
+
+
+def test_validate_accepts_json_with_an_escaped_emoji_as_json_dumps_writes_it(client):
+    text = (TEST_MACHINES / "valid" / "chat.json").read_text()
+    definition = {**json.loads(text), "description": "launch \U0001f680"}
+    response = client.post(
+        "/v1/machines/validate",
+        data=json.dumps(definition),  # "\ud83d\ude80": a surrogate pair, valid JSON
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json["valid"]) == (200, True), response.json
 
 
 @pytest.mark.parametrize(

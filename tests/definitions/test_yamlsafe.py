@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -26,6 +28,34 @@ def test_json_definition_with_tabs_loads_like_yaml(callbacks):
         "chat",
         2,
     )
+
+
+CHAT = {
+    "kind": "session",
+    "name": "chat",
+    "version": 1,
+    "initial": "open",
+    "states": [{"name": "open"}, {"name": "closed", "final": True}],
+    "transitions": [{"trigger": "close", "source": "open", "dest": "closed"}],
+}
+
+
+@pytest.mark.parametrize(
+    "description", ["launch \U0001f680", "an escaped backslash then text: \\ud83d\\ude80"]
+)
+def test_json_definition_with_escaped_surrogate_pairs_loads_the_text_json_dumps_wrote(
+    tmp_path, callbacks, description
+):
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps({**CHAT, "description": description}))  # ensure_ascii escapes
+    result = load_file(path, callbacks)
+    assert result.problems == []
+    assert result.definition.description == description
+
+
+def test_escaped_surrogate_pair_in_yaml_single_quotes_stays_text():
+    text = "name: x\ndescription: '\\ud83d\\ude80'\n"
+    assert parse_document(text, "x.yaml").data["description"] == "\\ud83d\\ude80"
 
 
 def test_dates_stay_strings():

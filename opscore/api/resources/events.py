@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -69,6 +70,25 @@ def _released(stream: Iterator[str], slot: threading.BoundedSemaphore) -> Iterat
         slot.release()
 
 
+def _client_gone(client: socket.socket | None) -> bool:
+    """Whether the client closed its end of the connection (a peek that reads the end)."""
+    if client is None:
+        return False
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _stopped() -> Callable[[], bool]:
+    """When this stream should end: its client went away, or the server is stopping."""
+    stopping: threading.Event = current_app.extensions["opscore.stopping"]
+    client = request.environ.get("gunicorn.socket")  # None under other servers and in tests
+    return lambda: stopping.is_set() or _client_gone(client)
+
+
 @blp.route("/stream")
 class EventStream(MethodView):
     @blp.arguments(StreamQuerySchema, location="query")
@@ -90,7 +110,8 @@ class EventStream(MethodView):
         the client fell too far behind and should reconnect. With `run_id` the stream starts
         at the run's first event and ends with an `end` event (`{run_id, state,
         last_event_id}`) once the run has finished; 404 for no such run. 503 when this
-        process already serves `OPSCORE_MAX_STREAMS` streams.
+        process already serves `OPSCORE_MAX_STREAMS` streams. A stream whose client closed
+        frees its slot within a second, and every stream ends when the server stops.
         """
         last = int(headers["last_event_id"]) if headers.get("last_event_id") else None
         store = core().store
@@ -101,7 +122,15 @@ class EventStream(MethodView):
         if not slot.acquire(blocking=False):
             raise StreamsBusy(current_app.extensions["opscore.settings"].max_streams)
         limits = current_app.extensions.get("opscore.stream_limits", StreamLimits())
-        stream = follow(store, StreamFilter(**query), last, limits, start_after=start, end=end)
+        stream = follow(
+            store,
+            StreamFilter(**query),
+            last,
+            limits,
+            start_after=start,
+            end=end,
+            stopped=_stopped(),
+        )
         return Response(
             _released(stream, slot),
             mimetype="text/event-stream",

@@ -167,9 +167,9 @@ class MachineValidation(MethodView):
 def _definition_text(file: str) -> str:
     """The request body as definition text; DefinitionError unless it is a YAML/JSON mapping."""
     raw = request.get_data(cache=True)
-    if request.mimetype == "application/json":
+    is_json = request.mimetype == "application/json"
+    if is_json:
         parse_json_body(raw)
-        raw = raw.replace(b"\t", b" ")
-    text = read_definition_text(raw, file)
+    text = read_definition_text(raw, file, is_json=is_json or None)
     parse_document(text, file)
     return text

@@ -87,6 +87,10 @@ class MemoryWorkQueue:
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Claims in memory hold no lease: nothing to renew."""
 
+    def holder_stalled(self, item: WorkItem) -> bool:
+        """Claims in memory are held by this process's threads, which cannot die alone."""
+        return False
+
     def wake(self) -> None:
         """Wake every waiting worker (so a stopping pool does not wait out its claim)."""
         with self._cond:

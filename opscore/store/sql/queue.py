@@ -24,6 +24,9 @@ from .engine import reading, writing
 from .schema import work
 
 MIN_POLL, MAX_POLL = 0.02, 0.5
+# A holder whose last renewal is older than this stopped renewing: its worker is gone. Its
+# workers renew every second (opscore.runs.workers), so this is three missed renewals.
+STALLED_AFTER = 3.0
 _ADMISSION_LOCK = 0x0B5C0E  # PostgreSQL advisory lock that serializes admissions
 
 
@@ -179,6 +182,26 @@ class SqlWorkQueue:
                 .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
                 .values(lease_until=self.clock.now() + self.lease)
             )
+
+    def holder_stalled(self, item: WorkItem) -> bool:
+        """Whether the attempt `item` names is held by a worker that stopped renewing its
+        claim (it died): the claim's last renewal, its end less one lease, is STALLED_AFTER
+        old. Every process is taken to hold claims for the same lease (OPSCORE_WORK_LEASE);
+        this process's own claims are alive (its watchdog sees to handlers that overrun)."""
+        with reading(self.engine) as conn:
+            lease_until = conn.execute(
+                select(work.c.lease_until).where(
+                    work.c.lease_owner != self.owner,
+                    work.c.kind == WorkKind.DISPATCH.value,
+                    work.c.run_id == item.run_id,
+                    work.c.step == item.step,
+                    work.c.attempt == item.attempt,
+                    work.c.lease_owner.is_not(None),
+                )
+            ).scalar()
+        if lease_until is None:
+            return False
+        return lease_until - self.lease < self.clock.now() - STALLED_AFTER
 
     def wake(self) -> None:
         """Wake this process's idle workers (new work, or the clock moved)."""
