@@ -63,6 +63,11 @@ queue_wait = Histogram(
     ["kind"],
     buckets=TIME_BUCKETS,
 )
+store_group_writes = Histogram(
+    "opscore_store_group_writes",
+    "Writes committed together in one SQLite transaction (group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 http_requests = Counter(
     "opscore_http_requests", "HTTP requests answered.", ["route", "method", "status"]
 )

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .group import GroupCommit
 from .writer import WriterLock
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT = 30.0
 READ_ONLY = "opscore_read_only"
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
+_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 
 
 def reading(engine: Engine) -> Any:
@@ -34,6 +38,24 @@ def writing(engine: Engine) -> Iterator[Any]:
         return
     with lock.held(), engine.begin() as conn:
         yield conn
+
+
+def group_commit(engine: Engine) -> GroupCommit | None:
+    """The group commit of a SQLite engine made by `connect` (None for other engines)."""
+    return _GROUPS.get(engine)
+
+
+def write(engine: Engine, change: Callable[[Any], T]) -> T:
+    """Run `change(conn)` in a write transaction and return its value once it is committed.
+
+    On SQLite the transaction is shared with the other writes of this process that arrive
+    meanwhile (group commit, see `group.py`); `change` may then run in a savepoint.
+    """
+    group = _GROUPS.get(engine)
+    if group is not None:
+        return group.run(change)
+    with engine.begin() as conn:
+        return change(conn)
 
 
 def normalize_url(url: str) -> str:
@@ -57,7 +79,8 @@ def connect(url: str, synchronous: str = "FULL") -> Engine:
         parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
     )
     _sqlite_single_writer(engine, synchronous)
-    _WRITER_LOCKS[engine] = WriterLock(parsed.database, SQLITE_BUSY_TIMEOUT)
+    lock = _WRITER_LOCKS[engine] = WriterLock(parsed.database, SQLITE_BUSY_TIMEOUT)
+    _GROUPS[engine] = GroupCommit(engine, lock)
     return engine
 
 
