@@ -108,7 +108,7 @@ class SqlStore:
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             row = conn.execute(GET_INSTANCE, {"of_kind": kind, "of_id": instance_id})
             row = row.mappings().first()
         if row is None:
@@ -287,7 +287,7 @@ class SqlStore:
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""
         horizon = self._clock.now() - self.idempotency_ttl
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             row = (
                 conn.execute(
                     select(idempotency).where(
