@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' opscore/__init__.py)
 
-.PHONY: install ui-assets run test lint fmt check bench bench-quick docker clean
+.PHONY: install ui-assets run test lint fmt check bench bench-quick bench-check docker clean
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ bench: $(BENCH_STAMP) ui-assets
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python scripts/bench --quick
+
+# The quick run again, failing when a same-run ratio is more than 30% worse than recorded.
+bench-check: $(BENCH_STAMP)
+	$(BIN)/python scripts/bench --quick --check
 
 # The production image (needs a Docker engine); it ships the Mermaid build when present.
 docker: ui-assets

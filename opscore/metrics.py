@@ -63,6 +63,11 @@ queue_wait = Histogram(
     ["kind"],
     buckets=TIME_BUCKETS,
 )
+store_group_writes = Histogram(
+    "opscore_store_group_writes",
+    "Writes committed together in one SQLite transaction (group commit).",
+    buckets=(1, 3, 7, 15, 31, 63, 127, 255),  # "at most 2**k - 1" writes
+)
 http_requests = Counter(
     "opscore_http_requests", "HTTP requests answered.", ["route", "method", "status"]
 )

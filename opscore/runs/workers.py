@@ -1,5 +1,8 @@
 """Workers: threads taking items from a work queue, keeping their leases, and their number.
 
+Idle threads claim together: one of them takes up to as many items as there are idle
+threads in one round trip to the queue, and hands the others theirs.
+
 Whatever a task handler does (returns, raises, returns garbage, hangs) is an outcome of
 its own attempt only. A handler still running when its step's timeout comes is left
 behind: a watchdog releases its queue slot and, up to a bound, starts a replacement
@@ -14,6 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +30,7 @@ from ..store.work import WorkItem, WorkQueue
 from .dispatcher import StepRunner
 
 CLAIM_WAIT = 0.5
+CLAIM_BATCH = 16  # items one claim may take at most, for the idle threads of the pool
 # Seconds between lease renewals, at most (and four times within the queue's lease): often,
 # so that a step whose worker died is told from one that ran out of time within the step's
 # timeout, not the lease's (see Attempts.time_out).
@@ -89,6 +94,12 @@ class WorkerPool:
         self._names = itertools.count()
         self._saturated = False
         self._changes = 0  # counts what the watchdog must look at again
+        # One idle thread at a time claims, for itself and the other idle threads, and
+        # hands them what it took beyond its own (`_handoff` guards these three).
+        self._handoff = threading.Condition()
+        self._handed: deque[WorkItem] = deque()
+        self._idle = 0
+        self._claiming = False
 
     def start(self) -> None:
         """Start the threads (once)."""
@@ -112,6 +123,10 @@ class WorkerPool:
             threads = list(self._threads)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        with self._handoff:
+            left, self._handed = list(self._handed), deque()
+        for item in left:  # claimed for a thread that stopped first: give it back now
+            self.queue.release(item, 0.0)
 
     def threads(self) -> int:
         """Worker threads alive, handlers left behind included."""
@@ -136,7 +151,7 @@ class WorkerPool:
         """Carry out items until the pool stops or this thread was left behind and replaced."""
         watch = _HandlerWatch(self, worker)
         while not self._stop.is_set():
-            item = self.queue.claim(CLAIM_WAIT, self._stop)
+            item = self._next_item()
             if item is None:
                 continue
             with self._lock:
@@ -158,6 +173,32 @@ class WorkerPool:
                 stay = self._finish(worker, item, failed)
             if not stay:
                 return
+
+    def _next_item(self) -> WorkItem | None:
+        """An item handed over by the thread that claimed it, or one claimed with a batch for
+        the idle threads (one round trip to the queue for all of them); None after a wait."""
+        with self._handoff:
+            self._idle += 1
+            try:
+                while self._claiming and not self._handed and not self._stop.is_set():
+                    self._handoff.wait(CLAIM_WAIT)
+                if self._handed:
+                    return self._handed.popleft()
+                if self._claiming or self._stop.is_set():
+                    return None
+                self._claiming = True
+                wanted = min(self._idle, CLAIM_BATCH)
+            finally:
+                self._idle -= 1
+        items: list[WorkItem] = []
+        try:
+            items = self.queue.claim_many(wanted, CLAIM_WAIT, self._stop)
+        finally:
+            with self._handoff:
+                self._claiming = False
+                self._handed.extend(items[1:])
+                self._handoff.notify_all()
+        return items[0] if items else None
 
     def _finish(self, worker: _Worker, item: WorkItem, failed: bool) -> bool:
         """Release the item's slot unless the watchdog did (an item whose processing failed
@@ -193,6 +234,8 @@ class WorkerPool:
         while not self._stop.wait(min(RENEW_EVERY, self.queue.lease / 4)):
             with self._lock:
                 held = [w.item for w in self._workers if w.item is not None and not w.overdue]
+            with self._handoff:
+                held += self._handed
             if held:
                 try:
                     self.queue.renew(held)

@@ -62,6 +62,12 @@ class WorkQueue(Protocol):
 
     def claim(self, timeout: float, stop: threading.Event | None = None) -> WorkItem | None: ...
 
+    def claim_many(
+        self, limit: int, timeout: float, stop: threading.Event | None = None
+    ) -> list[WorkItem]:
+        """Up to `limit` items claimed at once (one round trip on a SQL queue); [] on timeout."""
+        ...
+
     def done(self, item: WorkItem) -> None: ...
 
     def release(self, item: WorkItem, delay: float) -> None:

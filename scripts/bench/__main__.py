@@ -15,9 +15,11 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.chdir(Path(__file__).resolve().parent.parent.parent)  # the project: machines/ relative
 
 from bench import (  # noqa: E402
+    check,
     engine,
     inprocess,
     maps,
+    postgres,
     profiles,
     scale,
     startup,
@@ -56,7 +58,7 @@ def machine() -> str:
     )
 
 
-SECTIONS = ("engine", "scale", "http", "workflows", "startup")
+SECTIONS = ("engine", "scale", "http", "workflows", "startup", "postgresql")
 
 
 def run(quick: bool, only: set[str]) -> list:
@@ -77,6 +79,8 @@ def run(quick: bool, only: set[str]) -> list:
         figures += maps.measure(reps)
     if "startup" in only:
         figures += startup.measure(reps)
+    if "postgresql" in only:
+        figures += postgres.measure(reps, seconds=3 if quick else 10)
     return figures
 
 
@@ -98,6 +102,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs (< 1 min)")
     parser.add_argument("--profile", action="store_true", help="add profiles to the report")
     parser.add_argument("--write", action="store_true", help=f"write the report to {REPORT}")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"fail when a same-run ratio is more than 30% worse than {REPORT} records",
+    )
     parser.add_argument(
         "--only",
         default=",".join(SECTIONS),
@@ -121,6 +130,15 @@ def main() -> None:
         )
     text = report(figures, command, time.perf_counter() - begin, profile_text)
     print(table(figures))
+    for skipped in {f.note for f in figures if f.skipped}:
+        print(skipped)
+    if args.check:
+        worse = check.regressions(figures, REPORT.read_text())
+        for line in worse:
+            print(line, file=sys.stderr)
+        print(f"\nbench-check: {len(worse)} ratios more than 30% worse than {REPORT}")
+        if worse:
+            sys.exit(1)
     if args.write:
         current = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
         head, _, rest = current.partition(BEGIN)

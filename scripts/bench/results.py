@@ -20,6 +20,7 @@ class Figure:
     met: bool | None = None
     higher_is_better: bool = True
     note: str = ""
+    skipped: bool = False  # not measured here (the note says why)
 
     @property
     def median(self) -> float:
@@ -59,6 +60,9 @@ def table(figures: list[Figure]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for f in figures:
+        if f.skipped:
+            rows.append(f"| {f.section} | {f.name} | skipped | - | - | {f.target} |")
+            continue
         base = f"{f.baseline_name}: {number(f.baseline, f.unit)}" if f.baseline is not None else "-"
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else "-"
         verdict = "" if f.met is None else (" (met)" if f.met else " (**missed**)")

@@ -224,24 +224,32 @@ def serve_bare(processes: int, scratch: Path) -> tuple[subprocess.Popen, int]:
     return start(argv, {}, port, scratch / "bare.log"), port
 
 
+def alternate(
+    port: int, bare_port: int, repetitions: int, seconds: float
+) -> tuple[list[float], list[float], list[float], int]:
+    """(our req/s, bare req/s, our p99s, non-2xx answers): load runs on each, alternating."""
+    ours, bare, p99s, failures = [], [], [], 0
+    register_agents(port)
+    load(port, min(2.0, seconds))  # warm-up: connections, caches, compiled machines
+    for _ in range(repetitions):
+        settle(port)
+        rate, p99, failed = load(port, seconds)
+        ours.append(rate)
+        p99s.append(p99)
+        failures += failed
+        bare.append(load(bare_port, seconds)[0])
+    return ours, bare, p99s, failures
+
+
 def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
     """Ours and bare for one store, alternating runs of each."""
     processes = 1 if store == "memory" else 2
-    ours, bare, p99s, failures = [], [], [], 0
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         server, port, _ = serve_opscore(store, scratch)
         baseline, bare_port = serve_bare(processes, scratch)
         try:
-            register_agents(port)
-            load(port, min(2.0, seconds))  # warm-up: connections, caches, compiled machines
-            for _ in range(repetitions):
-                settle(port)
-                rate, p99, failed = load(port, seconds)
-                ours.append(rate)
-                p99s.append(p99)
-                failures += failed
-                bare.append(load(bare_port, seconds)[0])
+            ours, bare, p99s, failures = alternate(port, bare_port, repetitions, seconds)
         finally:
             stop(server)
             stop(baseline)

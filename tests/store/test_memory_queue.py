@@ -81,3 +81,12 @@ def test_peak_is_the_most_items_ready_or_claimed_at_once(clock):
     queue.done(queue.claim(0))
     queue.admit([item(3)])
     assert (queue.depth() + queue.busy(), queue.peak()) == (2, 2)
+
+
+def test_one_claim_takes_up_to_its_limit_of_ready_items_and_their_slots(clock):
+    queue = MemoryWorkQueue(3, clock)
+    queue.admit([item(1), item(2), item(3)])
+    assert queue.claim_many(2, 0) == [item(1), item(2)]
+    assert queue.busy() == 2
+    assert queue.claim_many(5, 0) == [item(3)]
+    assert queue.claim_many(5, 0) == []

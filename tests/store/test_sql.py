@@ -124,3 +124,13 @@ def test_db_upgrade_and_current_json_print_the_revisions(tmp_path, monkeypatch):
         "head": head(),
         "up_to_date": True,
     }
+
+
+def test_one_claim_leases_up_to_its_limit_of_due_items_oldest_first(store, clock):
+    store.queue.offer([WorkItem("dispatch", f"r{n}", "s", 1, clock.now() + n) for n in range(5)])
+    clock.advance(5)
+    claimed = store.queue.claim_many(3, 0)
+    assert [item.run_id for item in claimed] == ["r0", "r1", "r2"]
+    other = SqlWorkQueue(store.engine, 10, clock)
+    assert [item.run_id for item in other.claim_many(10, 0)] == ["r3", "r4"]
+    assert other.claim_many(10, 0) == []

@@ -70,6 +70,21 @@ class MemoryWorkQueue:
                 self._cond.wait(min(remaining, self._until_next_timer(), IDLE_WAIT))
             return None
 
+    def claim_many(
+        self, limit: int, timeout: float = IDLE_WAIT, stop: threading.Event | None = None
+    ) -> list[WorkItem]:
+        """Up to `limit` ready items (call `done` after each), or none after `timeout`."""
+        first = self.claim(timeout, stop)
+        if first is None:
+            return []
+        items = [first]
+        with self._cond:
+            self._promote()
+            while self._ready and len(items) < limit:
+                self._busy += 1
+                items.append(self._ready.popleft())
+        return items
+
     def done(self, item: WorkItem) -> None:
         """Release the slot of a claimed item."""
         with self._cond:

@@ -1,7 +1,8 @@
 """The durable work queue: rows claimed with a lease; a dead worker's lease runs out.
 
 PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so workers on many hosts never take the
-same row; SQLite has one writer at a time (`BEGIN IMMEDIATE`). Admission counts the due
+same row; SQLite has one writer at a time (`BEGIN IMMEDIATE`). A claim takes up to `limit`
+due rows in one statement (`claim_many`). Admission counts the due
 rows; follow-up work is inserted in the transaction of the change that caused it.
 """
 
@@ -20,7 +21,7 @@ from ...clock import Clock
 from ...config import DEFAULT_WORK_LEASE
 from ...errors import QueueFull
 from ..work import WorkItem, WorkKind
-from .engine import reading, writing
+from .engine import reading, write
 from .schema import work
 
 MIN_POLL, MAX_POLL = 0.02, 0.5
@@ -88,100 +89,105 @@ class SqlWorkQueue:
 
     def admit(self, items: Iterable[WorkItem]) -> None:
         """Queue new work in a transaction of its own, or raise QueueFull."""
-        with writing(self.engine) as conn:
-            self.admit_in(conn, list(items))
+        items = list(items)
+        write(self.engine, lambda conn: self.admit_in(conn, items))
         self.wake()
 
     def offer(self, items: Iterable[WorkItem]) -> None:
         """Queue follow-up work in a transaction of its own."""
-        with writing(self.engine) as conn:
-            self.offer_in(conn, list(items))
+        items = list(items)
+        write(self.engine, lambda conn: self.offer_in(conn, items))
         self.wake()
 
     def claim(self, timeout: float = 1.0, stop: threading.Event | None = None) -> WorkItem | None:
         """Lease the next due row, or None after `timeout` real seconds."""
+        items = self.claim_many(1, timeout, stop)
+        return items[0] if items else None
+
+    def claim_many(
+        self, limit: int, timeout: float = 1.0, stop: threading.Event | None = None
+    ) -> list[WorkItem]:
+        """Lease up to `limit` due rows in one statement, or none after `timeout` real seconds."""
         deadline = time.monotonic() + timeout
         poll = MIN_POLL
         while not self._closed and not (stop and stop.is_set()):
-            item = self._claim_one()
-            if item is not None:
-                return item
+            items = self._claim_due(limit)
+            if items:
+                return items
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return []
             with self._wakeup:
                 self._wakeup.wait(min(poll, remaining))
             poll = min(poll * 2, MAX_POLL)
-        return None
+        return []
 
-    def _claim_one(self) -> WorkItem | None:
+    def _claim_due(self, limit: int) -> list[WorkItem]:
         now = self.clock.now()
         due = (
             select(work.c.id)
             .where(work.c.due <= now)
             .where((work.c.lease_until.is_(None)) | (work.c.lease_until < now))
             .order_by(work.c.due, work.c.id)
-            .limit(1)
+            .limit(limit)
         )
         # Look first, without the write lock: idle workers polling must not queue up behind
         # (or in front of) the writers that serve requests.
         with reading(self.engine) as conn:
-            if conn.execute(due).first() is None:
-                return None
+            if conn.execute(due.limit(1)).first() is None:
+                return []
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        with writing(self.engine) as conn:
-            row = (
-                conn.execute(
-                    update(work)
-                    .where(work.c.id == due.scalar_subquery())
-                    .values(
-                        lease_owner=self.owner,
-                        lease_until=now + self.lease,
-                        deliveries=work.c.deliveries + 1,
-                    )
-                    .returning(work)
-                )
-                .mappings()
-                .first()
+        claim = (
+            update(work)
+            .where(work.c.id.in_(due.scalar_subquery()))
+            .values(
+                lease_owner=self.owner,
+                lease_until=now + self.lease,
+                deliveries=work.c.deliveries + 1,
             )
-        if row is None:
-            return None
-        return WorkItem(
-            WorkKind(row["kind"]),
-            row["run_id"],
-            row["step"],
-            row["attempt"],
-            row["due"],
-            id=row["id"],
-            redelivered=row["deliveries"] > 1,
+            .returning(work)
         )
+        rows = write(self.engine, lambda conn: conn.execute(claim).mappings().all())
+        rows = sorted(rows, key=lambda row: (row["due"], row["id"]))
+        return [
+            WorkItem(
+                WorkKind(row["kind"]),
+                row["run_id"],
+                row["step"],
+                row["attempt"],
+                row["due"],
+                id=row["id"],
+                redelivered=row["deliveries"] > 1,
+            )
+            for row in rows
+        ]
 
     def done(self, item: WorkItem) -> None:
         """Delete a claimed row (unless its lease ran out and another worker took it)."""
-        with writing(self.engine) as conn:
-            conn.execute(delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner))
+        finished = delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner)
+        write(self.engine, lambda conn: conn.execute(finished))
 
     def release(self, item: WorkItem, delay: float) -> None:
         """Let the item's lease end `delay` from now: it is then claimed again, redelivered."""
-        with writing(self.engine) as conn:
-            conn.execute(
-                update(work)
-                .where(work.c.id == item.id, work.c.lease_owner == self.owner)
-                .values(lease_until=self.clock.now() + delay)
-            )
+        later = (
+            update(work)
+            .where(work.c.id == item.id, work.c.lease_owner == self.owner)
+            .values(lease_until=self.clock.now() + delay)
+        )
+        write(self.engine, lambda conn: conn.execute(later))
 
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Extend the leases of rows this process is still working on."""
         ids = [item.id for item in items if item.id is not None]
         if not ids:
             return
-        with writing(self.engine) as conn:
-            conn.execute(
-                update(work)
-                .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
-                .values(lease_until=self.clock.now() + self.lease)
-            )
+        renewed = (
+            update(work)
+            .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
+            .values(lease_until=self.clock.now() + self.lease)
+        )
+        write(self.engine, lambda conn: conn.execute(renewed))
 
     def holder_stalled(self, item: WorkItem) -> bool:
         """Whether the attempt `item` names is held by a worker that stopped renewing its

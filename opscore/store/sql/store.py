@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ...clock import Clock, SystemClock
@@ -25,7 +26,7 @@ from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, Rev
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .beats import SqlHeartbeats
-from .engine import reading, writing
+from .engine import reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
@@ -38,6 +39,8 @@ UPDATE_INSTANCE = update(instances).where(
     *_THIS_INSTANCE, instances.c.revision == bindparam("expected_revision")
 )
 APPEND_TRANSITION = insert(transitions).returning(transitions.c.gid)
+FIND_INSTANCE = select(instances.c.id).where(*_THIS_INSTANCE)
+_Replacement = tuple[Change, dict[str, Any], tuple[TransitionRecord, dict[str, Any]] | None]
 PURGE_EVERY = 1000
 WAIT_MARK = "|"  # around each agent a run waits for, in its `waiting_for` column (ids have none)
 FEED_POLL = 0.5  # commits of other processes show up in live streams within this
@@ -65,6 +68,7 @@ class SqlStore:
         self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
         self.heartbeats = SqlHeartbeats(engine)
         self.push = SqlPushBook(engine)
+        self._keep_key = _keep_key_statement(self.kind)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -79,34 +83,36 @@ class SqlStore:
         also: Sequence[Change] = (),
     ) -> None:
         """Add a new instance and admit its first work; on AlreadyExists or QueueFull, nothing."""
-        with writing(self.engine) as conn:
-            for change in also:
-                self._replace(conn, change.instance, change.expected_revision, change.record)
+        row = _row(instance)
+        changes = [self._prepared(change) for change in also]
+        kept = self._idempotency_row(idempotency)
+        owned = [{"instance_id": instance.id, "capability": c} for c in instance.capabilities]
+
+        def change(conn: Connection) -> None:
+            for prepared in changes:
+                self._replace(conn, *prepared)
             found = conn.execute(
-                select(instances.c.id).where(
-                    instances.c.kind == instance.kind, instances.c.id == instance.id
-                )
+                FIND_INSTANCE, {"of_kind": instance.kind, "of_id": instance.id}
             ).first()
             if found is not None:
                 raise AlreadyExists(instance.kind, instance.id)
             if work:
                 self.queue.admit_in(conn, work)
-            self._keep_idempotency(conn, idempotency)
+            self._keep_idempotency(conn, kept)
             try:
-                conn.execute(insert(instances).values(**_row(instance)))
+                conn.execute(insert(instances).values(**row))
             except IntegrityError:
                 raise AlreadyExists(instance.kind, instance.id) from None
-            if instance.capabilities:
-                conn.execute(
-                    insert(capabilities),
-                    [{"instance_id": instance.id, "capability": c} for c in instance.capabilities],
-                )
+            if owned:
+                conn.execute(insert(capabilities), owned)
+
+        write(self.engine, change)
         if also:
             self._wake_followers()
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             row = conn.execute(GET_INSTANCE, {"of_kind": kind, "of_id": instance_id})
             row = row.mappings().first()
         if row is None:
@@ -151,7 +157,8 @@ class SqlStore:
 
     def delete(self, kind: str, instance_id: str) -> None:
         """Remove the instance, its capabilities and its history (InstanceNotFound otherwise)."""
-        with writing(self.engine) as conn:
+
+        def change(conn: Connection) -> None:
             gone = conn.execute(
                 delete(instances).where(instances.c.kind == kind, instances.c.id == instance_id)
             )
@@ -159,6 +166,8 @@ class SqlStore:
                 raise NOT_FOUND_BY_KIND[kind](instance_id)
             conn.execute(delete(capabilities).where(capabilities.c.instance_id == instance_id))
             conn.execute(delete(transitions).where(transitions.c.instance_id == instance_id))
+
+        write(self.engine, change)
 
     def commit(
         self,
@@ -171,48 +180,60 @@ class SqlStore:
         also: Sequence[Change] = (),
     ) -> TransitionRecord | None:
         """Replace the instance, append its record and queue its follow-up work, atomically."""
-        with writing(self.engine) as conn:
-            self._replace(conn, instance, expected_revision, record)
-            for change in also:
-                self._replace(conn, change.instance, change.expected_revision, change.record)
-            self._keep_idempotency(conn, idempotency)
-            for note in notes:
-                note.gid = self._append(conn, note)
+        # Everything but the statements' execution is done here, before the writer lock.
+        changes = [self._prepared(Change(instance, expected_revision, record))]
+        changes += [self._prepared(change) for change in also]
+        kept = self._idempotency_row(idempotency)
+        noted = [(note, _transition_row(note)) for note in notes]
+
+        def change(conn: Connection) -> None:
+            for prepared in changes:
+                self._replace(conn, *prepared)
+            self._keep_idempotency(conn, kept)
+            for note, row in noted:
+                note.gid = self._append(conn, note, row)
             if work:
                 self.queue.offer_in(conn, work)
+
+        write(self.engine, change)
         if work:
             self.queue.wake()
         if record is not None or notes or also:
             self._wake_followers()
         return record
 
+    def _prepared(self, change: Change) -> _Replacement:
+        """The parameters of a change's statements, built before any lock is taken."""
+        instance, record = change.instance, change.record
+        values = {
+            "of_kind": instance.kind,
+            "of_id": instance.id,
+            "expected_revision": change.expected_revision,
+            "state": instance.state,
+            "revision": instance.revision,
+            "seq": instance.seq,
+            "updated_at": instance.updated_at,
+            "metadata": dict(instance.metadata),
+            "context": dict(instance.context),
+            "waiting_for": _waits(instance.waiting_for),
+        }
+        appended = None if record is None else (record, _transition_row(record))
+        return change, values, appended
+
     def _replace(
         self,
         conn: Connection,
-        instance: Instance,
-        expected_revision: int,
-        record: TransitionRecord | None,
+        change: Change,
+        values: dict[str, Any],
+        appended: tuple[TransitionRecord, dict[str, Any]] | None,
     ) -> None:
-        """Within `conn`'s transaction: update the row if still at `expected_revision`."""
-        changed = conn.execute(
-            UPDATE_INSTANCE,
-            {
-                "of_kind": instance.kind,
-                "of_id": instance.id,
-                "expected_revision": expected_revision,
-                "state": instance.state,
-                "revision": instance.revision,
-                "seq": instance.seq,
-                "updated_at": instance.updated_at,
-                "metadata": dict(instance.metadata),
-                "context": dict(instance.context),
-                "waiting_for": _waits(instance.waiting_for),
-            },
-        )
+        """Within `conn`'s transaction: update the row if still at the expected revision."""
+        changed = conn.execute(UPDATE_INSTANCE, values)
         if changed.rowcount == 0:
-            self._missing_or_conflict(conn, instance, expected_revision)
-        if record is not None:
-            record.gid = self._append(conn, record)
+            self._missing_or_conflict(conn, change.instance, change.expected_revision)
+        if appended is not None:
+            record, row = appended
+            record.gid = self._append(conn, record, row)
 
     def _wake_followers(self) -> None:
         with self._fed:
@@ -270,7 +291,7 @@ class SqlStore:
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The unexpired record stored under `key`, if any."""
         horizon = self._clock.now() - self.idempotency_ttl
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             row = (
                 conn.execute(
                     select(idempotency).where(
@@ -301,23 +322,8 @@ class SqlStore:
             raise NOT_FOUND_BY_KIND[instance.kind](instance.id)
         raise RevisionConflict(instance.id, expected)
 
-    def _append(self, conn: Connection, record: TransitionRecord) -> int:
-        gid = conn.execute(
-            APPEND_TRANSITION,
-            {
-                "instance_id": record.instance_id,
-                "kind": record.kind,
-                "agent_id": record.agent_id,
-                "machine": record.machine,
-                "version": record.version,
-                "seq": record.seq or None,  # feed-only notes have no place in the history
-                "event": record.event,
-                "source": record.source,
-                "dest": record.dest,
-                "at": record.at,
-                "data": dict(record.data),
-            },
-        ).scalar_one()
+    def _append(self, conn: Connection, record: TransitionRecord, row: dict[str, Any]) -> int:
+        gid = conn.execute(APPEND_TRANSITION, row).scalar_one()
         if record.seq and record.seq > self.history_cap:
             conn.execute(
                 delete(transitions).where(
@@ -327,31 +333,56 @@ class SqlStore:
             )
         return gid
 
-    def _keep_idempotency(self, conn: Connection, record: IdempotencyRecord | None) -> None:
+    def _idempotency_row(self, record: IdempotencyRecord | None) -> dict[str, Any] | None:
+        """The idempotency row to keep, with the horizon before which an old one is replaced."""
         if record is None:
+            return None
+        return {
+            "key": record.key,
+            "fingerprint": record.fingerprint,
+            "status": record.status,
+            "body": record.body,
+            "headers": dict(record.headers),
+            "created_at": record.created_at,
+            "horizon": self._clock.now() - self.idempotency_ttl,
+        }
+
+    def _keep_idempotency(self, conn: Connection, row: dict[str, Any] | None) -> None:
+        """Insert the row, or replace an expired one under its key (one statement)."""
+        if row is None:
             return
-        horizon = self._clock.now() - self.idempotency_ttl
         self._writes += 1
         if self._writes % PURGE_EVERY == 0:
-            conn.execute(delete(idempotency).where(idempotency.c.created_at < horizon))
-        conn.execute(
-            delete(idempotency).where(
-                idempotency.c.key == record.key, idempotency.c.created_at < horizon
-            )
-        )
-        try:
-            conn.execute(
-                insert(idempotency).values(
-                    key=record.key,
-                    fingerprint=record.fingerprint,
-                    status=record.status,
-                    body=record.body,
-                    headers=dict(record.headers),
-                    created_at=record.created_at,
-                )
-            )
-        except IntegrityError:
-            raise IdempotencyKeyTaken(record.key) from None
+            conn.execute(delete(idempotency).where(idempotency.c.created_at < row["horizon"]))
+        if conn.execute(self._keep_key, row).first() is None:
+            raise IdempotencyKeyTaken(row["key"])
+
+
+def _keep_key_statement(dialect: str) -> Any:
+    """INSERT of an idempotency row that replaces only an expired row under the same key."""
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(idempotency)
+    columns = ("fingerprint", "status", "body", "headers", "created_at")
+    return upsert.on_conflict_do_update(
+        index_elements=[idempotency.c.key],
+        set_={name: upsert.excluded[name] for name in columns},
+        where=idempotency.c.created_at < bindparam("horizon"),
+    ).returning(idempotency.c.key)
+
+
+def _transition_row(record: TransitionRecord) -> dict[str, Any]:
+    return {
+        "instance_id": record.instance_id,
+        "kind": record.kind,
+        "agent_id": record.agent_id,
+        "machine": record.machine,
+        "version": record.version,
+        "seq": record.seq or None,  # feed-only notes have no place in the history
+        "event": record.event,
+        "source": record.source,
+        "dest": record.dest,
+        "at": record.at,
+        "data": dict(record.data),
+    }
 
 
 def _row(instance: Instance) -> dict[str, Any]:

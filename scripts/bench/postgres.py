@@ -1,0 +1,203 @@
+"""PostgreSQL: POST events through 2 API processes, and workflow steps/s with 2 API processes
+plus 2 `opscore worker` processes, on the server that OPSCORE_BENCH_DATABASE_URL (else
+OPSCORE_TEST_DATABASE_URL) names. The bench empties that database first: name a scratch one.
+Without either variable the rows say they were skipped."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from opscore.store.sql import connect
+from opscore.store.sql.schema import metadata
+
+from .results import Figure
+from .web import KEY as API_KEY
+from .web import (
+    OPSCORE,
+    ROOT,
+    alternate,
+    free_port,
+    serve_bare,
+    start,
+    stop,
+)
+from .workflows import STEPS, template
+
+URL_VARIABLES = ("OPSCORE_BENCH_DATABASE_URL", "OPSCORE_TEST_DATABASE_URL")
+PROCESSES = 2
+WORKER_PROCESSES = 2
+RUNS = 300
+EVENTS_ROW = f"POST events, postgresql store ({PROCESSES} processes)"
+STEPS_ROW = (
+    f"{RUNS} runs of {STEPS} noop steps, {PROCESSES} API + {WORKER_PROCESSES} worker processes"
+)
+
+
+def database_url() -> str | None:
+    """The PostgreSQL server the bench may use (and empty), if one is named."""
+    return next((os.environ[v] for v in URL_VARIABLES if os.environ.get(v)), None)
+
+
+def skipped() -> list[Figure]:
+    """The rows, marked skipped, when no server is named."""
+    why = f"skipped: set {' or '.join(URL_VARIABLES)} to a PostgreSQL database to empty"
+    return [
+        Figure("postgresql", name, "", [], note=why, skipped=True)
+        for name in (EVENTS_ROW, STEPS_ROW)
+    ]
+
+
+def reset(url: str) -> None:
+    """An empty, freshly migrated database."""
+    engine = connect(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    subprocess.run(
+        [OPSCORE, "db", "upgrade"],
+        env={**os.environ, "OPSCORE_DATABASE_URL": url},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def environment(url: str, port: int, machines: Path, workers: int) -> dict[str, str]:
+    return {
+        "OPSCORE_DATABASE_URL": url,
+        "OPSCORE_PORT": str(port),
+        "OPSCORE_API_KEYS": API_KEY,
+        "OPSCORE_PROCESSES": str(PROCESSES),
+        "OPSCORE_WORKERS": str(workers),
+        "OPSCORE_MACHINES_DIR": str(machines),
+        "OPSCORE_QUEUE_CAPACITY": str(RUNS * 2),
+        "OPSCORE_LOG_LEVEL": "WARNING",
+    }
+
+
+def events(url: str, repetitions: int, seconds: float, scratch: Path) -> list[Figure]:
+    """POST events through 2 API processes on PostgreSQL, against bare Flask."""
+    reset(url)
+    port = free_port()
+    server = start(
+        [OPSCORE, "serve"],
+        environment(url, port, ROOT / "machines", 0),
+        port,
+        scratch / "opscore-postgresql.log",
+    )
+    baseline, bare_port = serve_bare(PROCESSES, scratch)
+    try:
+        ours, bare, p99s, failures = alternate(port, bare_port, repetitions, seconds)
+    finally:
+        stop(server)
+        stop(baseline)
+    rate = Figure(
+        "postgresql",
+        EVENTS_ROW,
+        "req/s",
+        ours,
+        "bare Flask",
+        bare,
+        "at least 0.6 of bare",
+        note=f"{failures} non-2xx answers",
+    )
+    rate.met = rate.ratio >= 0.6
+    latency = Figure(
+        "postgresql", "p99 latency, postgresql store", "ms", p99s, higher_is_better=False
+    )
+    return [rate, latency]
+
+
+def _post(port: int, path: str, body: dict | None = None) -> tuple[int, object]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+    connection.request("POST" if body is not None else "GET", path, json.dumps(body), headers)
+    answer = connection.getresponse()
+    return answer.status, json.loads(answer.read() or b"null")
+
+
+def _succeeded(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(
+        "GET",
+        "/v1/runs?workflow=ten_noops&state=succeeded&page_size=1",
+        headers={"X-API-Key": API_KEY},
+    )
+    answer = connection.getresponse()
+    answer.read()
+    return json.loads(answer.getheader("X-Pagination") or "{}").get("total", 0)
+
+
+def steps(url: str, repetitions: int, scratch: Path) -> list[Figure]:
+    """Step transitions/s of RUNS runs of a 10-step noop template, started over HTTP on 2 API
+    processes (no step workers of their own) and carried out by 2 `opscore worker` processes."""
+    machines = scratch / "machines"
+    shutil.copytree(ROOT / "machines", machines)
+    (machines / "workflows").mkdir(exist_ok=True)
+    (machines / "workflows" / "ten_noops.yaml").write_text(template())
+    rates = []
+    for _ in range(repetitions):
+        reset(url)
+        port = free_port()
+        env = environment(url, port, machines, 4)
+        server = start(
+            [OPSCORE, "serve"], {**env, "OPSCORE_WORKERS": "0"}, port, scratch / "api.log"
+        )
+        workers = [
+            subprocess.Popen(
+                [OPSCORE, "worker"],
+                env={**os.environ, **env},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            for _ in range(WORKER_PROCESSES)
+        ]
+        try:
+            begin = time.perf_counter()
+            for _ in range(RUNS):
+                status, body = _post(port, "/v1/workflows/ten_noops/runs", {"input": {}})
+                if status != 202:
+                    raise RuntimeError(f"starting a run: {status} {body}")
+            deadline = begin + 600
+            while _succeeded(port) < RUNS:
+                if time.perf_counter() > deadline:
+                    raise TimeoutError("the runs did not finish in 10 minutes")
+                time.sleep(0.05)
+            rates.append(RUNS * STEPS / (time.perf_counter() - begin))
+        finally:
+            for worker in workers:
+                stop(worker)
+            stop(server)
+    throughput = Figure(
+        "postgresql",
+        STEPS_ROW,
+        "steps/s",
+        rates,
+        target="at least 2,000 steps/s",
+        note="runs started over HTTP, timed from the first start to the last success",
+    )
+    throughput.met = throughput.median >= 2000
+    return [throughput]
+
+
+def measure(repetitions: int, seconds: float) -> list[Figure]:
+    """Both PostgreSQL rows, or the rows marked skipped when no server is named."""
+    url = database_url()
+    if url is None:
+        return skipped()
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        return events(url, repetitions, seconds, scratch) + steps(url, repetitions, scratch)

@@ -1,0 +1,47 @@
+"""The statements one event costs on SQLite: a read of the instance, and one write
+transaction of the state row and the history row (plus one upsert for an Idempotency-Key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from opscore.clock import ManualClock
+from opscore.core import OpsCore
+from opscore.services.idempotency import IdempotentRequest
+from tests.support.backends import close_store, make_store
+
+
+@pytest.fixture
+def core(tmp_path, definitions, callbacks):
+    clock = ManualClock()
+    store = make_store(f"sqlite:///{tmp_path / 'opscore.db'}", clock)
+    core = OpsCore(definitions, store, callbacks, clock=clock)
+    core.agents.register(agent_id="a1")
+    yield core
+    close_store(store)
+
+
+@pytest.fixture
+def statements(core) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(core.store.engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    return seen
+
+
+def test_an_event_without_a_key_is_one_read_and_one_write_transaction(core, statements):
+    core.agents.fire_event("a1", "activate")
+    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT"]
+
+
+def test_an_idempotency_key_adds_one_statement_only(core, statements):
+    kept = IdempotentRequest("k1", "fp", lambda fired: (200, {"ok": True}, {}))
+    core.agents.fire_event("a1", "activate", idempotency=kept)
+    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "INSERT"]
+    assert core.store.get_idempotency("k1").body == {"ok": True}
