@@ -53,7 +53,7 @@ EXPECTED = {
     "reserved_step_name.yaml": "6: steps.failed: 'failed' is a reserved state; name the step "
     "otherwise",
     "task_and_wait.yaml": "6: steps.first: a step needs exactly one of: task, choice, wait, "
-    "parallel, map, workflow",
+    "parallel, map, workflow, input",
     "task_with_default.yaml": "6: steps.first: a task step cannot have: default",
     "unknown_jitter.yaml": "15: steps.second.retry[0].jitter: Must be one of: full, none.",
     "unknown_next.yaml": "8: steps.first.next: unknown step 'secnd'",
