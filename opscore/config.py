@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -51,6 +52,20 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
 
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _module_names(text: str) -> str:
+    for name in _split(text):
+        if not _MODULE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a module name")
+    return text
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -81,6 +96,7 @@ class Settings:
     processes: int = 0
     max_streams: int = 4
     migrate_on_start: bool = False
+    plugins: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,6 +125,11 @@ class Settings:
         return self.processes if self.processes > 0 else 2
 
     @property
+    def plugin_modules(self) -> tuple[str, ...]:
+        """The modules `plugins` names, in order."""
+        return _split(self.plugins)
+
+    @property
     def is_loopback(self) -> bool:
         """Whether the service listens only on this machine."""
         if self.host == "localhost":
@@ -132,4 +153,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "processes": int,
     "max_streams": _positive_int,
     "migrate_on_start": _boolean,
+    "plugins": _module_names,
 }

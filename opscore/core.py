@@ -13,8 +13,10 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
+from .plugins import load_plugins
 from .runs import Attempts, RunService, StepRunner, TaskService, WorkerPool
 from .services.agents import AgentService
+from .services.definitions import DefinitionService
 from .services.lifecycle import Lifecycle
 from .services.sessions import SessionService
 from .services.validation import DEFAULT_LIMITS, Limits
@@ -35,12 +37,14 @@ class OpsCore:
         clock: Any = None,
         rng: random.Random | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        paths: Iterable[str | Path] = (),
     ) -> None:
         self.clock = clock or SystemClock()
         self.definitions = definitions
         self.store = store or MemoryStore(clock=self.clock)
         self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
+        self.definition_service = DefinitionService(definitions, callbacks, tasks, tuple(paths))
         self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
@@ -61,28 +65,26 @@ class OpsCore:
         **kwargs: Any,
     ) -> OpsCore:
         """Load every definition under `paths` (DefinitionError if any is invalid)."""
-        definitions = DefinitionRegistry()
-        warnings = definitions.load(paths, callbacks, task_types=tasks)
-        core = cls(definitions, store, callbacks, tasks, **kwargs)
-        core.warnings = warnings
+        core = cls(DefinitionRegistry(), store, callbacks, tasks, paths=paths, **kwargs)
+        core.warnings = core.definition_service.load()
         return core
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpsCore:
-        """An OpsCore configured by `settings`: its definitions, and the store its URL names."""
+        """An OpsCore configured by `settings`: its plugins, its definitions, and the store
+        its URL names."""
+        load_plugins(default_registry, default_tasks, settings.plugin_modules)
         clock = SystemClock()
-        definitions = DefinitionRegistry()
-        warnings = definitions.load(
-            [settings.machines_dir], default_registry, task_types=default_tasks
-        )
         limits = Limits(json_bytes=settings.max_json_bytes)
-        core = cls(definitions, open_store(settings, clock), clock=clock, limits=limits)
-        core.warnings = warnings
-        definitions.refresh_from(
-            lambda: definitions.load(
-                [settings.machines_dir], default_registry, task_types=default_tasks
-            )
+        paths = (settings.machines_dir,)
+        definitions = DefinitionRegistry()
+        # Definitions first: a folder with errors refuses to start before the store opens.
+        warnings = DefinitionService(definitions, default_registry, default_tasks, paths).load()
+        core = cls(
+            definitions, open_store(settings, clock), clock=clock, limits=limits, paths=paths
         )
+        core.warnings = warnings
+        core.definitions.refresh_from(core.definition_service.load)
         return core
 
     @property

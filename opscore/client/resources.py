@@ -319,7 +319,7 @@ class Runs(Endpoints):
 
 
 class Machines(Endpoints):
-    """Machine definitions: read, draw and validate them."""
+    """Machine definitions: read, draw, validate and reload them."""
 
     def list(
         self, *, kind: str | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
@@ -354,3 +354,7 @@ class Machines(Endpoints):
             replay_safe=True,  # validating changes nothing
         )
         return Resource.from_response(response)
+
+    def reload(self) -> Resource:
+        """Load new versions from the service's machines folder (admin): `{added, warnings}`."""
+        return self._post(path("v1", "machines", "reload"))

@@ -38,26 +38,38 @@ class DefinitionRegistry:
     def add(self, definition: MachineDefinition) -> Problem | None:
         """Add a definition; a known version with different content is a problem, not a swap."""
         with self._lock:
-            versions = self._versions.setdefault(definition.name, {})
-            known = versions.get(definition.version)
-            if known is not None and known.content_hash != definition.content_hash:
-                return Problem(
-                    definition.source,
-                    definition.lines.get("version", 1),
-                    "version",
-                    f"'{definition.name}' version {definition.version} is already loaded from "
-                    f"{known.source} with different content; raise `version`",
+            problem = self._conflict(definition)
+            if problem is None:
+                self._versions.setdefault(definition.name, {}).setdefault(
+                    definition.version, definition
                 )
-            if versions and next(iter(versions.values())).kind != definition.kind:
-                kind = next(iter(versions.values())).kind
-                return Problem(
-                    definition.source,
-                    definition.lines.get("kind", 1),
-                    "kind",
-                    f"'{definition.name}' is already a {kind} machine",
-                )
-            versions.setdefault(definition.version, definition)
-            return None
+            return problem
+
+    def conflict(self, definition: MachineDefinition) -> Problem | None:
+        """Why `definition` could not be added beside the loaded ones, if it could not."""
+        with self._lock:
+            return self._conflict(definition)
+
+    def _conflict(self, definition: MachineDefinition) -> Problem | None:
+        versions = self._versions.get(definition.name, {})
+        known = versions.get(definition.version)
+        if known is not None and known.content_hash != definition.content_hash:
+            return Problem(
+                definition.source,
+                definition.lines.get("version", 1),
+                "version",
+                f"'{definition.name}' version {definition.version} is already loaded from "
+                f"{known.source} with different content; raise `version`",
+            )
+        if versions and next(iter(versions.values())).kind != definition.kind:
+            kind = next(iter(versions.values())).kind
+            return Problem(
+                definition.source,
+                definition.lines.get("kind", 1),
+                "kind",
+                f"'{definition.name}' is already a {kind} machine",
+            )
+        return None
 
     def load(
         self, paths: Iterable[str | Path], callbacks: CallbackNames, **options: Any

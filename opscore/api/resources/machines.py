@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 
-from ...definitions import MachineDefinition, load_text
-from ...definitions.yamlsafe import parse_document, read_definition_text
-from ...engine.diagram import mermaid
-from ...errors import InvalidRequest
+from ...services.definitions import DefinitionService, definition_text
 from .. import presenters
 from ..http import core, json_response, page_of, text_response
 from ..schemas import (
@@ -42,9 +39,9 @@ DEFINITION_TYPES = (
 )
 
 
-def _find(name: str, version: int | None) -> tuple[MachineDefinition, list[int]]:
-    definitions = core().definitions
-    return definitions.get(name, version), definitions.versions(name)
+def definitions() -> DefinitionService:
+    """The definitions this app serves."""
+    return core().definition_service
 
 
 @blp.route("")
@@ -55,9 +52,9 @@ class Machines(MethodView):
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
         """List machine definitions (latest version of each)"""
-        definitions = core().definitions
-        page = page_of(definitions.latest(query.get("kind")), pagination_parameters)
-        return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
+        service = definitions()
+        page = page_of(service.latest(query.get("kind")), pagination_parameters)
+        return [presenters.machine_summary(d, service.versions(d.name)) for d in page]
 
 
 @blp.route("/<name:name>")
@@ -67,8 +64,9 @@ class Machine(MethodView):
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
         """Get a machine's states and transitions (`version` for an older one)"""
-        definition, versions = _find(name, query.get("version"))
-        return json_response(presenters.machine(definition, versions))
+        service = definitions()
+        definition = service.get(name, query.get("version"))
+        return json_response(presenters.machine(definition, service.versions(name)))
 
 
 @blp.route("/<name:name>/diagram")
@@ -80,11 +78,7 @@ class MachineDiagram(MethodView):
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
         """Draw a machine as a Mermaid stateDiagram-v2, optionally highlighting a state"""
-        definition, _ = _find(name, query.get("version"))
-        state = query.get("state")
-        if state is not None and state not in definition.state_names:
-            raise InvalidRequest(f"machine '{name}' has no state '{state}'", "state")
-        return text_response(mermaid(definition, current=state))
+        return text_response(definitions().draw(name, query.get("version"), query.get("state")))
 
 
 @blp.route("/reload")
@@ -99,25 +93,10 @@ class MachineReload(MethodView):
         changes a loaded version without raising `version` is an error. With several
         processes, each loads on its own: restart them, or call this on each.
         """
-        ops = core()
-        before = {
-            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
-        }
-        settings = current_app.extensions["opscore.settings"]
-        warnings = ops.definitions.load(
-            [settings.machines_dir], ops.engine.callbacks, task_types=ops.tasks
-        )
-        after = [
-            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
-        ]
-        added = [
-            {"name": name, "version": version}
-            for name, version in after
-            if (name, version) not in before
-        ]
-        return json_response(
-            {"added": added, "warnings": [presenters.problem(p) for p in warnings]}
-        )
+        reloaded = definitions().reload()
+        added = [{"name": name, "version": version} for name, version in reloaded.added]
+        warnings = [presenters.problem(p) for p in reloaded.warnings]
+        return json_response({"added": added, "warnings": warnings})
 
 
 @blp.route("/validate")
@@ -139,7 +118,7 @@ class MachineValidation(MethodView):
         a body that is not a YAML or JSON mapping at all is a 422 listing them.
         """
         text = _definition_text(query["file"])
-        result = load_text(text, query["file"], core().engine.callbacks)
+        result = definitions().validate(text, query["file"])
         definition = result.definition
         summary = (
             presenters.machine_summary(definition, [definition.version]) if definition else None
@@ -158,6 +137,4 @@ def _definition_text(file: str) -> str:
     if request.mimetype == "application/json":
         parse_json_body(raw)
         raw = raw.replace(b"\t", b" ")
-    text = read_definition_text(raw, file)
-    parse_document(text, file)
-    return text
+    return definition_text(raw, file)
