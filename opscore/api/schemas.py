@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..config import MAX_JSON_BYTES
-from ..definitions.fields import NAME_MAX, NAME_PATTERN
+from ..names import NAME_MAX, NAME_PATTERN, NAME_RULE
 from ..services.validation import (
     CAPABILITY_MAX,
     CAPABILITY_PATTERN,
@@ -48,7 +48,7 @@ def _name(**kwargs) -> fields.String:
     return fields.String(
         validate=[
             length(NAME_MAX, 1),
-            validate.Regexp(NAME_PATTERN, error="must start with a letter; letters, digits, _"),
+            validate.Regexp(NAME_PATTERN, error=NAME_RULE),
         ],
         **kwargs,
     )

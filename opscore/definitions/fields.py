@@ -6,13 +6,13 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
-NAME_MAX = 64
+from ..names import NAME_MAX, NAME_PATTERN, NAME_RULE
+
 TEXT_MAX = 2000
 
 name_validators = [
     validate.Length(min=1, max=NAME_MAX),
-    validate.Regexp(NAME_PATTERN, error="must start with a letter and use only letters, digits, _"),
+    validate.Regexp(NAME_PATTERN, error=NAME_RULE),
 ]
 
 
