@@ -6,11 +6,16 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
 from ..runs import Attempt, Outcome, RunState, RunStatus, StepRecord, StepStatus, Task
 from ..runs.paths import SEPARATOR
-from ..services.definitions import definition_json, problem_json, summary_json
+from ..services.definitions import (
+    TERMINAL_STATES,
+    WorkflowTemplate,
+    definition_json,
+    problem_json,
+    summary_json,
+)
 
 
 def timestamp(epoch: float) -> str:

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import CallbackRegistry
+from ..definitions import DefinitionError as DefinitionError  # what the API may know of
 from ..definitions import DefinitionRegistry, LoadResult, MachineDefinition, Problem, load_text
 from ..definitions.problems import errors_only
 from ..definitions.workflow.checks import child_workflow_problems
+from ..definitions.workflow.template import TERMINAL_STATES as TERMINAL_STATES
+from ..definitions.workflow.template import WorkflowTemplate as WorkflowTemplate
 from ..definitions.yamlsafe import parse_document, read_definition_text
 from ..engine.diagram import mermaid
 from ..errors import InvalidRequest

@@ -7,7 +7,6 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from ...engine.diagram import mermaid
 from ...model import Instance
 from .. import presenters
 from ..http import core, json_response, page_of, text_response
@@ -69,7 +68,7 @@ class Workflows(MethodView):
     @errors(blp)
     def get(self, query: dict, pagination_parameters: Any) -> list[dict]:
         """List workflow templates (latest version of each)"""
-        definitions = core().definitions
+        definitions = core().definition_service
         page = page_of(definitions.latest("workflow"), pagination_parameters)
         return [presenters.workflow(d, definitions.versions(d.name)) for d in page]
 
@@ -83,7 +82,8 @@ class Workflow(MethodView):
     def get(self, query: dict, name: str) -> Any:
         """Get a workflow template (`version` for an older one)"""
         definition = core().runs.workflow(name, query.get("version"))
-        return json_response(presenters.workflow(definition, core().definitions.versions(name)))
+        versions = core().definition_service.versions(name)
+        return json_response(presenters.workflow(definition, versions))
 
 
 @blp.route("/<name:name>/diagram")
@@ -95,7 +95,8 @@ class WorkflowDiagram(MethodView):
     @errors(blp, 404)
     def get(self, query: dict, name: str) -> Any:
         """Draw a workflow's run machine as a Mermaid stateDiagram-v2"""
-        return text_response(mermaid(core().runs.workflow(name, query.get("version"))))
+        definition = core().runs.workflow(name, query.get("version"))  # 404 unless a workflow
+        return text_response(core().definition_service.draw(name, definition.version))
 
 
 @blp.route("/<name:name>/runs")

@@ -123,8 +123,7 @@ def _targets(doc: Document, flow: Flow) -> Iterator[Problem]:
             for i, r in enumerate(step.get("choice", ()))
         ]
         places += [
-            (("catch", i, "next"), c["next"], to_steps)
-            for i, c in enumerate(step.get("catch", ()))
+            (("catch", i, "next"), c["next"], to_steps) for i, c in enumerate(step.get("catch", ()))
         ]
         for path, target, allowed in places:
             if target not in allowed:
