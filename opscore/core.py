@@ -44,7 +44,15 @@ class OpsCore:
         self.store = store or MemoryStore(clock=self.clock)
         self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
-        self.definition_service = DefinitionService(definitions, callbacks, tasks, tuple(paths))
+        self.definition_service = DefinitionService(
+            definitions,
+            callbacks,
+            tasks,
+            tuple(paths),
+            self.store.definitions,
+            self.clock,
+            self.store.count_by_version,
+        )
         self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
@@ -77,14 +85,11 @@ class OpsCore:
         clock = SystemClock()
         limits = Limits(json_bytes=settings.max_json_bytes)
         paths = (settings.machines_dir,)
-        definitions = DefinitionRegistry()
-        # Definitions first: a folder with errors refuses to start before the store opens.
-        warnings = DefinitionService(definitions, default_registry, default_tasks, paths).load()
-        core = cls(
-            definitions, open_store(settings, clock), clock=clock, limits=limits, paths=paths
-        )
-        core.warnings = warnings
-        core.definitions.refresh_from(core.definition_service.load)
+        # The folder first: one with errors refuses to start before the store opens.
+        DefinitionService(DefinitionRegistry(), default_registry, default_tasks, paths).load()
+        store = open_store(settings, clock)
+        core = cls(DefinitionRegistry(), store, clock=clock, limits=limits, paths=paths)
+        core.warnings = core.definition_service.load()  # and into the store, for every process
         return core
 
     @property

@@ -36,7 +36,10 @@ from .ui import blp as ui_blueprint
 PUBLIC_ENDPOINTS = frozenset(
     {"health.Health", "api-docs.openapi_json", "docs.page", "docs.asset", *UI_ENDPOINTS}
 )
-BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
+BODY_TYPES = {
+    "machines.MachineValidation": machines.DEFINITION_TYPES,
+    "machines.Machine": machines.DEFINITION_TYPES,  # PUT: a definition, YAML or JSON
+}
 JSON_TYPES = ("application/json",)
 
 

@@ -114,6 +114,24 @@ class EventSchema(StrictSchema):
     data = json_object("Kept in the transition record.", load_default=dict)
 
 
+class UpgradeSchema(StrictSchema):
+    version = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_VERSION),
+        metadata={"description": "The newer version of the agent's machine to move to."},
+    )
+    states = fields.Dict(
+        keys=_name(),
+        values=_name(),
+        load_default=dict,
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Renamed states: old name -> new name (others keep their name).",
+            "example": {"busy": "working"},
+        },
+    )
+
+
 class SessionCreateSchema(StrictSchema):
     machine = _name(load_default="session", metadata={"description": "A `session` machine."})
     metadata = json_object(load_default=dict)
@@ -274,6 +292,17 @@ class ValidationResultSchema(Schema):
 class MachineKeySchema(Schema):
     name = fields.String(required=True)
     version = fields.Integer(required=True)
+
+
+class MachineVersionSchema(Schema):
+    version = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    retired = fields.Boolean(
+        required=True, metadata={"description": "Retired: no new instances; running ones go on."}
+    )
+    instances = fields.Integer(
+        required=True, metadata={"description": "Instances (agents, sessions, runs) of it."}
+    )
 
 
 class ReloadResultSchema(Schema):

@@ -3,8 +3,8 @@ running service.
 
 `check`, `show` and `diagram` read definition files (`--dir`, default
 $OPSCORE_MACHINES_DIR or machines/) through the same `DefinitionService` the service
-starts with, plugins (`OPSCORE_PLUGINS`, entry points) included. `validate FILE` and
-`reload` ask the service at `--url`.
+starts with, plugins (`OPSCORE_PLUGINS`, entry points) included. `validate FILE`,
+`reload`, `put FILE`, `versions NAME` and `retire NAME VERSION` ask the service at `--url`.
 """
 
 from __future__ import annotations
@@ -230,3 +230,62 @@ def reload(as_json: bool) -> None:
         click.echo(problem["text"])
     added = ", ".join(f"{m['name']} v{m['version']}" for m in body["added"])
     click.echo(f"added: {added or 'nothing new'}")
+
+
+@machines.command()
+@click.argument("name")
+@json_option
+@connection_options(from_env=True)
+@reports_failures
+def versions(name: str, as_json: bool) -> None:
+    """List a machine's versions on the running service, with their instances."""
+    listed = service().machines.versions(name)
+    if as_json:
+        echo_json(listed)
+        return
+    click.echo(
+        table(
+            ("VERSION", "RETIRED", "INSTANCES", "HASH"),
+            [
+                (
+                    v["version"],
+                    "yes" if v["retired"] else "",
+                    v["instances"],
+                    v["content_hash"][:12],
+                )
+                for v in listed
+            ],
+        )
+    )
+
+
+@machines.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="The machine's name (default: the file's name without suffix).")
+@json_option
+@connection_options(from_env=True)
+@reports_failures
+def put(file: Path, name: str | None, as_json: bool) -> None:
+    """Store FILE as a new version on the running service (admin key); every process
+    serves it within a second. Exits 2 listing every problem when it is refused."""
+    content_type = CONTENT_TYPES.get(file.suffix, "application/yaml")
+    stored = service().machines.put(name or file.stem, file.read_bytes(), content_type=content_type)
+    if as_json:
+        echo_json(dict(stored))
+    else:
+        click.echo(f"{stored['name']} v{stored['version']} stored; versions: {stored['versions']}")
+
+
+@machines.command()
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@json_option
+@connection_options(from_env=True)
+@reports_failures
+def retire(name: str, version: int, as_json: bool) -> None:
+    """Retire a version on the running service (admin key): no new instances of it."""
+    retired = service().machines.retire(name, version)
+    if as_json:
+        echo_json(dict(retired))
+    else:
+        click.echo(f"{name} v{version} retired ({retired['instances']} instances go on)")

@@ -71,3 +71,33 @@ def test_reload_of_an_invalid_folder_exits_2_naming_the_problem(cli, folder):
     result = cli("machines", "reload")
     assert result.exit_code == 2
     assert "unknown state 'actve'" in result.stderr
+
+
+def test_put_stores_a_file_as_a_new_version_and_versions_lists_it(cli, tmp_path):
+    agent = (MACHINES / "agent.yaml").read_text().replace("version: 1", "version: 2")
+    (tmp_path / "agent.yaml").write_text(agent)
+    stored = cli("machines", "put", str(tmp_path / "agent.yaml"))
+    assert (stored.exit_code, stored.output) == (0, "agent v2 stored; versions: [1, 2]\n")
+    lines = cli("machines", "versions", "agent").output.splitlines()
+    assert lines[0].split() == ["VERSION", "RETIRED", "INSTANCES", "HASH"]
+    assert [line.split()[:2] for line in lines[1:]] == [["1", "0"], ["2", "0"]]
+
+
+def test_put_of_a_version_that_does_not_grow_exits_2_naming_the_problem(cli, tmp_path):
+    (tmp_path / "agent.yaml").write_text(
+        (MACHINES / "agent.yaml").read_text().replace("Working on a task.", "Busy.")
+    )
+    result = cli("machines", "put", str(tmp_path / "agent.yaml"))
+    assert result.exit_code == 2
+    assert "version 1 is already loaded" in result.stderr
+
+
+def test_retire_marks_the_version_retired(cli):
+    result = cli("machines", "retire", "session", "1")
+    assert (result.exit_code, result.output) == (0, "session v1 retired (0 instances go on)\n")
+    listed = json.loads(cli("machines", "versions", "session", "--json").output)
+    assert [(v["version"], v["retired"]) for v in listed] == [(1, True)]
+
+
+def test_versions_of_an_unknown_machine_exits_3(cli):
+    assert cli("machines", "versions", "robot").exit_code == 3

@@ -16,6 +16,7 @@ from ..schemas import (
     MachineQuerySchema,
     MachineSchema,
     MachineSummarySchema,
+    MachineVersionSchema,
     ReloadResultSchema,
     ValidateQuerySchema,
     ValidationResultSchema,
@@ -57,6 +58,13 @@ class Machines(MethodView):
         return [presenters.machine_summary(d, service.versions(d.name)) for d in page]
 
 
+DEFINITION_BODY = {
+    "required": True,
+    "description": "One definition: a YAML or JSON mapping.",
+    "content": {t: {"schema": {"type": "object"}} for t in DEFINITION_TYPES},
+}
+
+
 @blp.route("/<name:name>")
 class Machine(MethodView):
     @blp.arguments(MachineQuerySchema, location="query")
@@ -67,6 +75,50 @@ class Machine(MethodView):
         service = definitions()
         definition = service.get(name, query.get("version"))
         return json_response(presenters.machine(definition, service.versions(name)))
+
+    @blp.doc(requestBody=DEFINITION_BODY)
+    @blp.response(201, MachineSummarySchema, description="A new version, stored.")
+    @blp.alt_response(200, schema=MachineSummarySchema, description="The same content again.")
+    @errors(blp, 403, *WITH_BODY)
+    def put(self, name: str) -> Any:
+        """Store a new version of a definition (admin scope)
+
+        The body is checked exactly like a file; a 422 lists every problem as
+        `line: path: message`. Its `name` must be the path's and its `version` must grow;
+        the same content again answers 200 and changes nothing. Every process serves the
+        new version within a second.
+        """
+        text = _definition_text(name)
+        definition, created = definitions().put(name, text, name)
+        body = presenters.machine_summary(definition, definitions().versions(name))
+        return json_response(body, 201 if created else 200)
+
+
+@blp.route("/<name:name>/versions")
+class MachineVersions(MethodView):
+    @blp.response(200, MachineVersionSchema(many=True))
+    @errors(blp, 404)
+    def get(self, name: str) -> Any:
+        """List a machine's versions: retired or not, and how many instances each has"""
+        return json_response([_version(v) for v in definitions().version_infos(name)])
+
+
+@blp.route("/<name:name>/versions/<int:version>/retire")
+class MachineVersionRetirement(MethodView):
+    @blp.response(200, MachineVersionSchema)
+    @errors(blp, 403, 404)
+    def post(self, name: str, version: int) -> Any:
+        """Retire a version (admin scope): no new instances of it; running ones go on"""
+        return json_response(_version(definitions().retire(name, version)))
+
+
+def _version(info: Any) -> dict[str, Any]:
+    return {
+        "version": info.version,
+        "content_hash": info.content_hash,
+        "retired": info.retired,
+        "instances": info.instances,
+    }
 
 
 @blp.route("/<name:name>/diagram")
@@ -90,8 +142,8 @@ class MachineReload(MethodView):
 
         Every file is validated first; if any is invalid, nothing is loaded and the answer is
         a 422 listing every problem. Versions already loaded stay as they are; a file that
-        changes a loaded version without raising `version` is an error. With several
-        processes, each loads on its own: restart them, or call this on each.
+        changes a loaded version without raising `version` is an error. What it adds is
+        stored, so every process serves it within a second.
         """
         reloaded = definitions().reload()
         added = [{"name": name, "version": version} for name, version in reloaded.added]
@@ -102,13 +154,7 @@ class MachineReload(MethodView):
 @blp.route("/validate")
 class MachineValidation(MethodView):
     @blp.arguments(ValidateQuerySchema, location="query")
-    @blp.doc(
-        requestBody={
-            "required": True,
-            "description": "One definition: a YAML or JSON mapping.",
-            "content": {t: {"schema": {"type": "object"}} for t in DEFINITION_TYPES},
-        }
-    )
+    @blp.doc(requestBody=DEFINITION_BODY)
     @blp.response(200, ValidationResultSchema)
     @errors(blp, *WITH_BODY)
     def post(self, query: dict) -> Any:

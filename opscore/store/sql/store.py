@@ -24,6 +24,7 @@ from ...config import (
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
+from .definitions import SqlDefinitionStore
 from .engine import reading, writing
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
@@ -61,6 +62,7 @@ class SqlStore:
         self._writes = 0
         self._fed = threading.Condition()
         self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
+        self.definitions = SqlDefinitionStore(engine)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -108,6 +110,16 @@ class SqlStore:
         if row is None:
             raise NOT_FOUND_BY_KIND[kind](instance_id)
         return _instance(row)
+
+    def count_by_version(self, machine: str) -> dict[int, int]:
+        """How many instances each version of `machine` has."""
+        query = (
+            select(instances.c.version, func.count())
+            .where(instances.c.machine == machine)
+            .group_by(instances.c.version)
+        )
+        with reading(self.engine) as conn:
+            return {version: count for version, count in conn.execute(query)}
 
     def find(self, kind: str, query: Query) -> Page[Instance]:
         """Instances of `kind` matching `query`, oldest first."""
@@ -196,6 +208,7 @@ class SqlStore:
                 "of_kind": instance.kind,
                 "of_id": instance.id,
                 "expected_revision": expected_revision,
+                "version": instance.version,  # an upgrade moves it
                 "state": instance.state,
                 "revision": instance.revision,
                 "seq": instance.seq,
