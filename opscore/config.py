@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -55,6 +56,20 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
 
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _module_names(text: str) -> str:
+    for name in _split(text):
+        if not _MODULE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a module name")
+    return text
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -91,6 +106,7 @@ class Settings:
     agentkit_secret: str = dataclasses.field(default="", repr=False)
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    plugins: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -124,6 +140,11 @@ class Settings:
         return not self.api_keys.strip(", ") and self.is_loopback
 
     @property
+    def plugin_modules(self) -> tuple[str, ...]:
+        """The modules `plugins` names, in order."""
+        return _split(self.plugins)
+
+    @property
     def is_loopback(self) -> bool:
         """Whether the service listens only on this machine."""
         if self.host == "localhost":
@@ -150,4 +171,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "push_attempts": _positive_int,
     "header_timeout": _positive_float,
     "body_timeout": _positive_float,
+    "plugins": _module_names,
 }

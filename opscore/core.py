@@ -13,9 +13,11 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_PUSH_ATTEMPTS, DEFAULT_WORKERS, ConfigError, Settings
 from .definitions import DefinitionRegistry, Problem
 from .engine import Engine
+from .plugins import load_plugins
 from .push import AgentKitWebhook, Outbound, OutboundPolicy, PushService
 from .runs import Attempts, Explainer, RunService, StepRunner, Sweeper, TaskService, WorkerPool
 from .services.agents import AgentService
+from .services.definitions import DefinitionService
 from .services.lifecycle import Lifecycle
 from .services.sessions import SessionService
 from .services.validation import DEFAULT_LIMITS, Limits
@@ -39,12 +41,22 @@ class OpsCore:
         push: OutboundPolicy | None = None,
         push_attempts: int = DEFAULT_PUSH_ATTEMPTS,
         agentkit_secret: str = "",
+        paths: Iterable[str | Path] = (),
     ) -> None:
         self.clock = clock or SystemClock()
         self.definitions = definitions
         self.store = store or MemoryStore(clock=self.clock)
         self.tasks = tasks
         self.engine = Engine(definitions, callbacks)
+        self.definition_service = DefinitionService(
+            definitions,
+            callbacks,
+            tasks,
+            tuple(paths),
+            self.store.definitions,
+            self.clock,
+            self.store.count_by_version,
+        )
         self.lifecycle = Lifecycle(self.store, self.engine, clock=self.clock, limits=limits)
         self.sessions = SessionService(self.lifecycle)
         self.agents = AgentService(self.lifecycle, self.sessions)
@@ -76,36 +88,32 @@ class OpsCore:
         **kwargs: Any,
     ) -> OpsCore:
         """Load every definition under `paths` (DefinitionError if any is invalid)."""
-        definitions = DefinitionRegistry()
-        warnings = definitions.load(paths, callbacks, task_types=tasks)
-        core = cls(definitions, store, callbacks, tasks, **kwargs)
-        core.warnings = warnings
+        core = cls(DefinitionRegistry(), store, callbacks, tasks, paths=paths, **kwargs)
+        core.warnings = core.definition_service.load()
         return core
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpsCore:
-        """An OpsCore configured by `settings`: its definitions, and the store its URL names."""
+        """An OpsCore configured by `settings`: its plugins, its definitions, and the store
+        its URL names."""
+        load_plugins(default_registry, default_tasks, settings.plugin_modules)
         clock = SystemClock()
-        definitions = DefinitionRegistry()
-        warnings = definitions.load(
-            [settings.machines_dir], default_registry, task_types=default_tasks
-        )
         limits = Limits(json_bytes=settings.max_json_bytes)
+        paths = (settings.machines_dir,)
+        # The folder first: one with errors refuses to start before the store opens.
+        DefinitionService(DefinitionRegistry(), default_registry, default_tasks, paths).load()
+        store = open_store(settings, clock)
         core = cls(
-            definitions,
-            open_store(settings, clock),
+            DefinitionRegistry(),
+            store,
             clock=clock,
             limits=limits,
+            paths=paths,
             push=OutboundPolicy.from_settings(settings),
             push_attempts=settings.push_attempts,
             agentkit_secret=settings.agentkit_secret,
         )
-        core.warnings = warnings
-        definitions.refresh_from(
-            lambda: definitions.load(
-                [settings.machines_dir], default_registry, task_types=default_tasks
-            )
-        )
+        core.warnings = core.definition_service.load()  # and into the store, for every process
         return core
 
     @property

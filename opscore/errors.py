@@ -139,6 +139,14 @@ class Conflict(OpsCoreError):
     """The request conflicts with the instance's current state or revision."""
 
 
+class MachineRetired(Conflict):
+    """Every version of the machine is retired: it takes no new instances."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"every version of machine '{name}' is retired; it takes no new instances")
+        self.name = name
+
+
 class AgentEnded(Conflict):
     """The agent is in a final state and takes no new work."""
 

@@ -46,7 +46,10 @@ PUBLIC_ENDPOINTS = frozenset(
         *UI_ENDPOINTS,
     }
 )
-BODY_TYPES = {"machines.MachineValidation": machines.DEFINITION_TYPES}
+BODY_TYPES = {
+    "machines.MachineValidation": machines.DEFINITION_TYPES,
+    "machines.Machine": machines.DEFINITION_TYPES,  # PUT: a definition, YAML or JSON
+}
 JSON_TYPES = ("application/json",)
 
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from loguru import logger
 
 from .. import errors as e
-from ..definitions import DefinitionError
+from ..services.definitions import DefinitionError
 
 
 def error_body(status: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:

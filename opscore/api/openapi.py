@@ -85,6 +85,8 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     },
     ("/v1/sessions/{session_id}/events", "post"): {"event": "start", "data": {"input": "Q3"}},
     ("/v1/machines/validate", "post"): DOOR,
+    ("/v1/machines/{name}", "put"): DOOR,
+    ("/v1/agents/{agent_id}/upgrade", "post"): {"version": 2, "states": {"idle": "ready"}},
     ("/v1/workflows/{name}/runs", "post"): {
         "input": {"document": "Q3 plan"},
         "agent_id": "writer-1",

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import BaseConverter
 
-from ..definitions.fields import NAME_MAX, NAME_PATTERN
+from ..names import NAME_MAX, NAME_PATTERN
 from ..services.validation import ID_MAX, ID_PATTERN
 from . import errors
 from .http import json_response

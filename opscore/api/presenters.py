@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..definitions.workflow.template import TERMINAL_STATES, WorkflowTemplate
 from ..model import Instance, TransitionRecord
 from ..runs import (
     Attempt,
@@ -20,6 +19,13 @@ from ..runs import (
 )
 from ..runs.paths import SEPARATOR
 from ..runs.task_json import task_json, timestamp
+from ..services.definitions import (
+    TERMINAL_STATES,
+    WorkflowTemplate,
+    definition_json,
+    problem_json,
+    summary_json,
+)
 from ..store.liveness import Beat
 
 
@@ -80,61 +86,9 @@ def transition(record: TransitionRecord) -> dict[str, Any]:
     }
 
 
-def machine_summary(definition: Any, versions: list[int]) -> dict[str, Any]:
-    """A definition's identity: name, kind, version, every loaded version, hash."""
-    return {
-        "name": definition.name,
-        "kind": definition.kind,
-        "version": definition.version,
-        "versions": versions,
-        "description": definition.description,
-        "content_hash": definition.content_hash,
-    }
-
-
-def machine(definition: Any, versions: list[int]) -> dict[str, Any]:
-    """A definition with its states and transitions."""
-    return {
-        **machine_summary(definition, versions),
-        "initial": definition.initial,
-        "states": [
-            {
-                "name": s.name,
-                "description": s.description,
-                "tags": list(s.tags),
-                "final": s.final,
-                "on_enter": list(s.on_enter),
-                "on_exit": list(s.on_exit),
-                "allowed_events": list(definition.allowed_events(s.name)),
-            }
-            for s in definition.states
-        ],
-        "transitions": [
-            {
-                "trigger": t.trigger,
-                "sources": list(t.sources),
-                "dest": t.dest,
-                "conditions": list(t.conditions),
-                "unless": list(t.unless),
-                "before": list(t.before),
-                "after": list(t.after),
-                "description": t.description,
-            }
-            for t in definition.transitions
-        ],
-    }
-
-
-def problem(item: Any) -> dict[str, Any]:
-    """A definition problem, with its one-line `file:line: path: message` text."""
-    return {
-        "file": item.file,
-        "line": item.line,
-        "path": item.path,
-        "message": item.message,
-        "severity": item.severity,
-        "text": str(item),
-    }
+machine_summary = summary_json
+machine = definition_json
+problem = problem_json
 
 
 def _attempt(attempt: Attempt) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..config import MAX_JSON_BYTES
-from ..definitions.fields import NAME_MAX, NAME_PATTERN
+from ..names import NAME_MAX, NAME_PATTERN, NAME_RULE
 from ..services.validation import (
     CAPABILITY_MAX,
     CAPABILITY_PATTERN,
@@ -48,7 +48,7 @@ def _name(**kwargs) -> fields.String:
     return fields.String(
         validate=[
             length(NAME_MAX, 1),
-            validate.Regexp(NAME_PATTERN, error="must start with a letter; letters, digits, _"),
+            validate.Regexp(NAME_PATTERN, error=NAME_RULE),
         ],
         **kwargs,
     )
@@ -121,6 +121,26 @@ class EventSchema(StrictSchema):
 
     event = _name(required=True, metadata={"description": "The event (trigger) to fire."})
     data = json_object("Kept in the transition record.", load_default=dict)
+
+
+class UpgradeSchema(StrictSchema):
+    """Where an agent moves: a newer version of its machine, and renamed states."""
+
+    version = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_VERSION),
+        metadata={"description": "The newer version of the agent's machine to move to."},
+    )
+    states = fields.Dict(
+        keys=_name(),
+        values=_name(),
+        load_default=dict,
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Renamed states: old name -> new name (others keep their name).",
+            "example": {"busy": "working"},
+        },
+    )
 
 
 class SessionCreateSchema(StrictSchema):
@@ -377,6 +397,19 @@ class MachineKeySchema(Schema):
 
     name = fields.String(required=True)
     version = fields.Integer(required=True)
+
+
+class MachineVersionSchema(Schema):
+    """One stored version of a definition: its hash, whether it is retired, its instances."""
+
+    version = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    retired = fields.Boolean(
+        required=True, metadata={"description": "Retired: no new instances; running ones go on."}
+    )
+    instances = fields.Integer(
+        required=True, metadata={"description": "Instances (agents, sessions, runs) of it."}
+    )
 
 
 class ReloadResultSchema(Schema):

@@ -13,7 +13,9 @@ from ..apikeys import API_KEY_HEADER
 from . import errors
 from .http import json_response
 
-ADMIN_ENDPOINTS = frozenset({"machines.MachineReload"})
+ADMIN_ENDPOINTS = frozenset(
+    {"machines.MachineReload", "machines.Machine", "machines.MachineVersionRetirement"}
+)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

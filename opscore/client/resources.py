@@ -335,7 +335,7 @@ class Runs(Endpoints):
 
 
 class Machines(Endpoints):
-    """Machine definitions: read, draw and validate them."""
+    """Machine definitions: read, draw, validate and reload them."""
 
     def list(
         self, *, kind: str | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
@@ -370,3 +370,29 @@ class Machines(Endpoints):
             replay_safe=True,  # validating changes nothing
         )
         return Resource.from_response(response)
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a definition: `{version, content_hash, retired, instances}`."""
+        return self._transport.request("GET", path("v1", "machines", name, "versions")).json()
+
+    def put(
+        self, name: str, definition: str | bytes, *, content_type: str = "application/yaml"
+    ) -> Resource:
+        """Store a new version (admin); the same content again changes nothing."""
+        data = definition.encode() if isinstance(definition, str) else definition
+        response = self._transport.request(
+            "PUT",
+            path("v1", "machines", name),
+            body=data,
+            content_type=content_type,
+            replay_safe=True,  # storing the same content again changes nothing
+        )
+        return Resource.from_response(response)
+
+    def retire(self, name: str, version: int) -> Resource:
+        """Retire a version (admin): no new instances of it; running ones go on."""
+        return self._post(path("v1", "machines", name, "versions", str(version), "retire"))
+
+    def reload(self) -> Resource:
+        """Load new versions from the service's machines folder (admin): `{added, warnings}`."""
+        return self._post(path("v1", "machines", "reload"))

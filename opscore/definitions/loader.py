@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from .fields import flatten_errors
+from .fields import DROP, flatten_errors, load_despite
 from .machine.checks import CallbackNames, check_machine, expand_sources
 from .machine.schema import MACHINE_KINDS, MachineSchema
 from .model import HeartbeatSpec, MachineDefinition, StateSpec, TransitionSpec, content_hash
@@ -25,6 +25,15 @@ KindLoader = Callable[
     [Document, CallbackNames, dict], tuple[MachineDefinition | None, list[Problem]]
 ]
 _KIND_LOADERS: dict[str, KindLoader] = {}
+
+# Fields no graph check reads: when only these are wrong, the graph is checked anyway.
+MACHINE_STAND_INS = {
+    "name": "unnamed",
+    "version": 1,
+    "description": DROP,
+    "states": {"description": DROP, "tags": DROP, "on_enter": DROP, "on_exit": DROP},
+    "transitions": {"description": DROP, "before": DROP, "after": DROP},
+}
 
 
 def register_kind(kind: str, loader: KindLoader) -> None:
@@ -93,7 +102,11 @@ def load_machine(doc: Document, callbacks: CallbackNames, options: dict) -> tupl
     try:
         data = MachineSchema().load(doc.data)
     except ValidationError as error:
-        return None, [doc.problem(path, msg) for path, msg in flatten_errors(error.messages)]
+        problems = [doc.problem(path, msg) for path, msg in flatten_errors(error.messages)]
+        readable = load_despite(MachineSchema(), doc.data, error.messages, MACHINE_STAND_INS)
+        if readable is not None:  # the graph can still be read: check it too
+            problems += check_machine(doc, readable, callbacks)
+        return None, problems
     problems = check_machine(doc, data, callbacks)
     if errors_only(problems):
         return None, problems

@@ -10,7 +10,7 @@ from ..errors import OpsCoreError
 
 Path = tuple[str | int, ...]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # names (opscore.names) read as `.name`
 
 
 def format_path(path: Path) -> str:

@@ -15,6 +15,7 @@ from transitions.extensions import GraphMachine
 from transitions.extensions.diagrams_mermaid import Graph
 
 from ..definitions import MachineDefinition
+from ..names import diagram_id
 from .flow_diagram import draw
 
 
@@ -23,18 +24,31 @@ class _MermaidGraph(Graph):
 
     def _add_nodes(self, states: list[dict], container: list[str]) -> None:
         for state in states:
-            name = state["name"]
+            name, sid = state["name"], diagram_id(state["name"])
             style = self.custom_styles["node"][name] or "default"
-            container.append(f'state "{self._convert_state_attributes(state)}" as {name}')
-            container.append(f"class {name} s_{style}")
+            container.append(f'state "{self._convert_state_attributes(state)}" as {sid}')
+            container.append(f"class {sid} s_{style}")
             if state.get("final"):
-                container.append(f"{name} --> [*]")
+                container.append(f"{sid} --> [*]")
+
+    def _add_edges(self, transitions: list[dict], container: list[str]) -> None:
+        drawn: list[str] = []
+        super()._add_edges(transitions, drawn)
+        for line in drawn:
+            edge, labels = line.split(": ", 1)
+            source, dest = edge.split(" --> ")
+            container.append(f"{diagram_id(source)} --> {diagram_id(dest)}: {labels}")
 
     def get_graph(self, title: str | None = None, roi_state: Any = None) -> Any:
         graph = super().get_graph(title=title, roi_state=roi_state)
         lines = graph.source.split("\n")
         if lines[0] == "---" and lines[2] == "---":
             lines[1] = f"title: {json.dumps(lines[1])}"
+        start = f"[*] --> {self.machine.initial}"
+        lines = [
+            f"[*] --> {diagram_id(self.machine.initial)}" if line.strip() == start else line
+            for line in lines
+        ]
         graph.source = "\n".join(lines)
         return graph
 

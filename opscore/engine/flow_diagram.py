@@ -21,6 +21,7 @@ from ..definitions.workflow.template import (
     StepKind,
     WorkflowTemplate,
 )
+from ..names import diagram_id
 
 ITEM = "*"  # stands for every item of a map in the paths of its steps
 CLASS_DEFS = (
@@ -33,7 +34,7 @@ CLASS_DEFS = (
 
 def node_id(path: str) -> str:
     """The Mermaid id of the step at `path` (a map's items written `*`): ids allow no `/`."""
-    return path.replace("/", "__").replace(ITEM, "item")
+    return diagram_id(path.replace("/", "__").replace(ITEM, "item"))
 
 
 class _Drawing:

@@ -11,6 +11,7 @@ from .idempotency import IdempotentRequest
 from .lifecycle import Fired, Lifecycle
 from .liveness import Liveness
 from .sessions import SessionService
+from .upgrades import Upgrades
 from .validation import check_capabilities, check_id, check_json_object, check_name
 
 DEFAULT_AGENT_MACHINE = "agent"
@@ -82,6 +83,13 @@ class AgentService:
             if_match=if_match,
             idempotency=idempotency,
         )
+        self.close_sessions_if_ended(fired)
+        return fired
+
+    def upgrade(self, agent_id: str, version: int, states: Mapping[str, str]) -> Fired:
+        """Move the agent to a newer version of its machine, renamed states mapped
+        (InvalidRequest, nothing changed, when a mapped state does not exist there)."""
+        fired = Upgrades(self.lifecycle).upgrade(self.kind, agent_id, version, states)
         self.close_sessions_if_ended(fired)
         return fired
 

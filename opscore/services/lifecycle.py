@@ -33,6 +33,7 @@ from .locks import StripedLocks
 from .validation import DEFAULT_LIMITS, Limits
 
 MAX_CONFLICT_RETRIES = 32
+UPGRADE_EVENT = "(upgrade)"  # the event of an upgrade's record: no event can have this name
 BACKOFF, MAX_BACKOFF = 0.0005, 0.05  # seconds: the pause after a lost race, and its cap
 _RANDOM = random.Random()  # noqa: S311 - spreads retries, not security
 _REJECTION_REASONS = {
@@ -83,6 +84,8 @@ class Plan:
     # With a new context: the agents whose reports the instance now waits for.
     waiting_for: tuple[str, ...] = ()
     linked: Sequence[LinkedEvent] = ()
+    # Instead of an event: move to (version, state) of the same machine (services/upgrades).
+    upgrade: tuple[int, str] | None = None
 
 
 Planner = Callable[[Instance], Plan | None]
@@ -233,6 +236,9 @@ class Lifecycle:
             else previous.evolve(context=plan.context, waiting_for=plan.waiting_for)
         )
         notes = tuple(_note(base, note, now) for note in plan.notes)
+        if plan.upgrade is not None:
+            instance, record = _upgraded(base, *plan.upgrade, now)
+            return Fired(previous, instance, record, notes)
         if plan.event is None:
             instance = base.evolve(revision=previous.revision + 1, updated_at=now)
             return Fired(previous, instance, None, notes)
@@ -311,6 +317,30 @@ class Lifecycle:
             f"run {instance.id} step {data['step']} attempt {data['attempt']} {data['status']}"
         )
         info_fields(message, {"run_id": instance.id, "agent_id": instance.agent_id, **data})
+
+
+def _upgraded(
+    instance: Instance, version: int, state: str, now: float
+) -> tuple[Instance, TransitionRecord]:
+    """The instance moved to `version` in `state`, and the record that says so."""
+    seq = instance.seq + 1
+    record = TransitionRecord(
+        instance_id=instance.id,
+        kind=instance.kind,
+        machine=instance.machine,
+        version=version,
+        seq=seq,
+        event=UPGRADE_EVENT,
+        source=instance.state,
+        dest=state,
+        at=now,
+        data={"from_version": instance.version, "to_version": version},
+        agent_id=instance.id if instance.kind == "agent" else instance.agent_id,
+    )
+    after = instance.evolve(
+        version=version, state=state, revision=instance.revision + 1, seq=seq, updated_at=now
+    )
+    return after, record
 
 
 def _changes(fired: Sequence[Fired]) -> tuple[Change, ...]:

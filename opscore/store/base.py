@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from .definitions import DefinitionStore
 from .liveness import Heartbeats
 from .push import PushBook
 from .work import WorkItem, WorkQueue
@@ -26,6 +27,7 @@ class Store(Protocol):
     queue: WorkQueue
     heartbeats: Heartbeats
     push: PushBook  # agents' push endpoints, task deliveries, webhook receipts
+    definitions: DefinitionStore
 
     def after_fork(self) -> None:
         """In a freshly forked process: drop what the parent held (connections, worker id)."""
@@ -44,6 +46,9 @@ class Store(Protocol):
 
     def find(self, kind: str, query: Query) -> Page[Instance]:
         """Instances of `kind` matching `query`, oldest first."""
+
+    def count_by_version(self, machine: str) -> dict[int, int]:
+        """How many instances each version of `machine` has (versions without any absent)."""
 
     def delete(self, kind: str, instance_id: str) -> None:
         """Remove the instance and its history (InstanceNotFound otherwise)."""

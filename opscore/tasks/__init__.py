@@ -18,8 +18,9 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from ..model import Instance, TransitionRecord
+from ..names import NAME_MAX, NAME_PATTERN
 
-TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+TASK_NAME = re.compile(NAME_PATTERN)  # one name rule for everything a definition names
 ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 ERROR_NAME_MAX = 100
 
@@ -123,7 +124,7 @@ class TaskRegistry:
 
     def add(self, task_type: TaskType) -> None:
         """Register a task type; a name can be registered once."""
-        if not TASK_NAME.match(task_type.name):
+        if len(task_type.name) > NAME_MAX or not TASK_NAME.match(task_type.name):
             raise ValueError(f"invalid task type name {task_type.name!r}")
         with self._lock:
             known = self._types.get(task_type.name)

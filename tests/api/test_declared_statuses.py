@@ -55,16 +55,21 @@ def operations(spec):
     ]
 
 
-def concrete(path: str) -> str:
-    """The path with each `{parameter}` filled with an id no store holds."""
+def concrete(path: str, name: str = "nosuch") -> str:
+    """The path with each `{parameter}` filled with an id no store holds (a version with
+    one no definition has); `{name}` with `name` (a body that names itself is PUT there)."""
+    path = path.replace("{version}", "99").replace("{name}", name)
     return re.sub(r"\{[^}]+\}", "nosuch", path)
 
 
 def call(client, path, method, operation, headers):
     """Call the operation as its example says (its example body, if it takes one)."""
     body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-    kwargs = {"json": body["example"]} if "example" in body else {}
-    return client.open(concrete(path), method=method.upper(), headers=headers, **kwargs)
+    example = body.get("example")
+    kwargs = {"json": example} if example is not None else {}
+    name = example.get("name") if isinstance(example, dict) and method == "put" else None
+    target = concrete(path, name or "nosuch")
+    return client.open(target, method=method.upper(), headers=headers, **kwargs)
 
 
 def test_every_operation_has_a_summary_and_a_description(spec):

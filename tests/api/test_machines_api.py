@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from opscore.api import create_app
+from opscore.core import OpsCore
 from opscore.definitions import load_text
-from tests.support.constants import AUTH, MACHINES, TEST_MACHINES
+from opscore.store import MemoryStore
+from tests.support.constants import API_KEY, AUTH, MACHINES, TEST_MACHINES
 
 
 def test_list_machines_shows_the_latest_version_of_each(client):
@@ -127,3 +131,29 @@ def test_validate_body_that_is_not_a_mapping_is_422_with_its_problem(client, dat
     )
     assert response.status_code == 422
     assert response.json["errors"]["body"] == [message]
+
+
+def test_validate_of_a_workflow_with_an_unknown_task_type_is_invalid_as_loading_is(client):
+    text = (TEST_MACHINES / "invalid_workflows" / "unknown_task_type.yaml").read_bytes()
+    response = client.post(
+        "/v1/machines/validate?file=w.yaml",
+        data=text,
+        headers={**AUTH, "Content-Type": "application/yaml"},
+    )
+    assert response.json["valid"] is False
+    assert [p["text"] for p in response.json["problems"]] == [
+        "w.yaml:7: steps.first.task: unknown task type 'teleport'"
+    ]
+
+
+def test_reload_loads_a_new_version_from_the_cores_folder_and_lists_it(tmp_path, callbacks):
+    shutil.copytree(MACHINES, tmp_path / "machines")
+    core = OpsCore.from_paths([tmp_path / "machines"], MemoryStore(), callbacks)
+    client = create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=core).test_client()
+    agent = (tmp_path / "machines" / "agent.yaml").read_text()
+    (tmp_path / "machines" / "agent_v2.yaml").write_text(agent.replace("version: 1", "version: 2"))
+    first = client.post("/v1/machines/reload", headers=AUTH).json
+    again = client.post("/v1/machines/reload", headers=AUTH).json
+    assert (first["added"], again["added"]) == ([{"name": "agent", "version": 2}], [])
+    listed = client.get("/v1/machines/agent", headers=AUTH).json
+    assert (listed["version"], listed["versions"]) == (2, [1, 2])

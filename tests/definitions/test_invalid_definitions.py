@@ -18,13 +18,19 @@ EXPECTED = [
         "bad_state_name.yaml",
         7,
         "states[1].name",
-        "must start with a letter and use only letters, digits, _",
+        "must start with a letter and use only letters, digits, _ and -",
     ),
     (
         "dotted_action_path.yaml",
         17,
         "transitions[1].after[0]",
         "unknown action 'os.getcwd' (not in the registry; dotted paths are never imported)",
+    ),
+    (
+        "bad_source_name.yaml",
+        13,
+        "transitions[1].source[1]",
+        "must start with a letter and use only letters, digits, _ and -",
     ),
     ("duplicate_key.yaml", 6, "initial", "duplicate key 'initial' (first at line 4)"),
     ("duplicate_state.yaml", 8, "states[2].name", "duplicate state 'active' (first at states[1])"),
@@ -128,9 +134,30 @@ EXPECTED = [
 ]
 
 
+# A problem in a field no graph check reads hides none of the graph's problems.
+TOGETHER = {
+    "bad_name_hides_no_unknown_dest.yaml": [
+        (2, "name", "must start with a letter and use only letters, digits, _ and -"),
+        (11, "transitions[0].dest", "unknown state 'dnoe'"),
+    ],
+    "bad_description_hides_no_unreachable_state.yaml": [
+        (7, "states[0].description", "Not a valid string."),
+        (8, "states[1]", "unreachable state 'lost' (no path from 'idle')"),
+    ],
+}
+
+
 def test_every_invalid_file_has_an_expectation():
-    assert sorted(p.name for p in INVALID.iterdir()) == sorted(e[0] for e in EXPECTED)
+    expected = [e[0] for e in EXPECTED] + list(TOGETHER)
+    assert sorted(p.name for p in INVALID.iterdir()) == sorted(expected)
     assert len(EXPECTED) >= 25
+
+
+@pytest.mark.parametrize(("name", "problems"), sorted(TOGETHER.items()))
+def test_a_field_problem_and_the_graph_problems_are_reported_together(callbacks, name, problems):
+    result = load_file(INVALID / name, callbacks)
+    assert result.definition is None
+    assert [(p.line, p.path, p.message) for p in result.problems] == problems
 
 
 @pytest.mark.parametrize(("name", "line", "path", "message"), EXPECTED)
@@ -153,7 +180,7 @@ def test_cli_check_exits_1_naming_file_line_path_and_message(name, line, path, m
 def test_registry_load_reports_every_error_of_every_file_at_once(callbacks):
     with pytest.raises(DefinitionError) as caught:
         DefinitionRegistry().load([INVALID], callbacks)
-    assert len(caught.value.problems) == len(EXPECTED)
+    assert len(caught.value.problems) == len(EXPECTED) + sum(map(len, TOGETHER.values()))
 
 
 def test_registry_adds_nothing_when_any_file_is_invalid(callbacks):

@@ -105,10 +105,16 @@ def test_custom_task_types_load_from_entry_points(monkeypatch):
     assert registry.has_task_type("summarize")
 
 
-@pytest.mark.parametrize("name", ["os.system", "a-b", ""])
-def test_task_type_names_cannot_be_dotted_paths(name):
+@pytest.mark.parametrize("name", ["os.system", "a b", "-ab", "", "a" * 65])
+def test_task_type_names_cannot_be_dotted_paths_or_break_the_name_rule(name):
     with pytest.raises(ValueError, match="invalid task type name"):
         TaskRegistry().add(TaskType(name, lambda ctx: None))
+
+
+def test_task_type_names_may_contain_hyphens():
+    registry = TaskRegistry()
+    registry.add(TaskType("send-mail", lambda ctx: None))
+    assert registry.has_task_type("send-mail")
 
 
 def http_context(**params) -> TaskContext:

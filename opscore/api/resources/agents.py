@@ -23,6 +23,7 @@ from ..schemas import (
     HeartbeatSchema,
     HistoryQuerySchema,
     TransitionSchema,
+    UpgradeSchema,
 )
 from ..smorest import Blueprint
 from ._docs import (
@@ -214,6 +215,23 @@ class AgentExplain(MethodView):
         capabilities, and how long it has been silent when its machine watches heartbeats.
         """
         return presenters.explanation(core().explainer.agent(agent_id))
+
+
+@blp.route("/<id:agent_id>/upgrade")
+class AgentUpgrade(MethodView):
+    @blp.arguments(UpgradeSchema)
+    @blp.response(200, AgentEventResultSchema, headers=ETAG)
+    @errors(blp, 404, *WITH_BODY)
+    def post(self, body: dict, agent_id: str) -> Any:
+        """Move an agent to a newer version of its machine
+
+        Its state keeps its name unless `states` maps it to a new one; 422 with the reason
+        (and nothing changed) when the version does not grow, is retired, or a mapped
+        state does not exist in it. The move is in the agent's history as `(upgrade)`.
+        """
+        fired = core().agents.upgrade(agent_id, body["version"], body["states"])
+        status, payload, headers = _fired(fired)
+        return json_response(payload, status, headers)
 
 
 @blp.route("/<id:agent_id>/history")

@@ -11,8 +11,8 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from ...definitions.workflow.template import TERMINAL_STATES
 from ...errors import StreamsBusy
+from ...services.definitions import TERMINAL_STATES
 from ...services.stream import StreamEnd, StreamFilter, StreamLimits, follow, run_start
 from ...store import Store
 from ..http import core

@@ -30,6 +30,6 @@ class Health(MethodView):
             "status": "ok",
             "version": __version__,
             "store": ops.store.kind,
-            "machines": len(ops.definitions),
+            "machines": ops.definition_service.count(),
         }
         return json_response(body)

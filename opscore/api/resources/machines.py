@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 
-from ...definitions import MachineDefinition, load_text
-from ...definitions.yamlsafe import parse_document, read_definition_text
-from ...engine.diagram import mermaid
-from ...errors import InvalidRequest
+from ...services.definitions import DefinitionService, definition_text
 from .. import presenters
 from ..http import core, json_response, page_of, text_response
 from ..schemas import (
@@ -19,6 +16,7 @@ from ..schemas import (
     MachineQuerySchema,
     MachineSchema,
     MachineSummarySchema,
+    MachineVersionSchema,
     ReloadResultSchema,
     ValidateQuerySchema,
     ValidationResultSchema,
@@ -42,9 +40,9 @@ DEFINITION_TYPES = (
 )
 
 
-def _find(name: str, version: int | None) -> tuple[MachineDefinition, list[int]]:
-    definitions = core().definitions
-    return definitions.get(name, version), definitions.versions(name)
+def definitions() -> DefinitionService:
+    """The definitions this app serves."""
+    return core().definition_service
 
 
 @blp.route("")
@@ -59,9 +57,16 @@ class Machines(MethodView):
         Every definition the service serves, agents, sessions and workflows, newest
         version of each, optionally only of one `kind`.
         """
-        definitions = core().definitions
-        page = page_of(definitions.latest(query.get("kind")), pagination_parameters)
-        return [presenters.machine_summary(d, definitions.versions(d.name)) for d in page]
+        service = definitions()
+        page = page_of(service.latest(query.get("kind")), pagination_parameters)
+        return [presenters.machine_summary(d, service.versions(d.name)) for d in page]
+
+
+DEFINITION_BODY = {
+    "required": True,
+    "description": "One definition: a YAML or JSON mapping.",
+    "content": {t: {"schema": {"type": "object"}} for t in DEFINITION_TYPES},
+}
 
 
 @blp.route("/<name:name>")
@@ -75,8 +80,60 @@ class Machine(MethodView):
         The definition as loaded: states, transitions, every version loaded and the
         content hash. 404 for no such name or version.
         """
-        definition, versions = _find(name, query.get("version"))
-        return json_response(presenters.machine(definition, versions))
+        service = definitions()
+        definition = service.get(name, query.get("version"))
+        return json_response(presenters.machine(definition, service.versions(name)))
+
+    @blp.doc(requestBody=DEFINITION_BODY)
+    @blp.response(201, MachineSummarySchema, description="A new version, stored.")
+    @blp.alt_response(200, schema=MachineSummarySchema, description="The same content again.")
+    @errors(blp, 403, *WITH_BODY)
+    def put(self, name: str) -> Any:
+        """Store a new version of a definition (admin scope)
+
+        The body is checked exactly like a file; a 422 lists every problem as
+        `line: path: message`. Its `name` must be the path's and its `version` must grow;
+        the same content again answers 200 and changes nothing. Every process serves the
+        new version within a second.
+        """
+        text = _definition_text(name)
+        definition, created = definitions().put(name, text, name)
+        body = presenters.machine_summary(definition, definitions().versions(name))
+        return json_response(body, 201 if created else 200)
+
+
+@blp.route("/<name:name>/versions")
+class MachineVersions(MethodView):
+    @blp.response(200, MachineVersionSchema(many=True))
+    @errors(blp, 404)
+    def get(self, name: str) -> Any:
+        """List a machine's versions: retired or not, and how many instances each has
+
+        Every stored version, oldest first, with its content hash. 404 for no such name.
+        """
+        return json_response([_version(v) for v in definitions().version_infos(name)])
+
+
+@blp.route("/<name:name>/versions/<int:version>/retire")
+class MachineVersionRetirement(MethodView):
+    @blp.response(200, MachineVersionSchema)
+    @errors(blp, 403, 404)
+    def post(self, name: str, version: int) -> Any:
+        """Retire a version (admin scope): no new instances of it; running ones go on
+
+        Registering or starting on a retired version is refused; instances already on it
+        keep running and can be upgraded. 404 for no such name or version.
+        """
+        return json_response(_version(definitions().retire(name, version)))
+
+
+def _version(info: Any) -> dict[str, Any]:
+    return {
+        "version": info.version,
+        "content_hash": info.content_hash,
+        "retired": info.retired,
+        "instances": info.instances,
+    }
 
 
 @blp.route("/<name:name>/diagram")
@@ -92,11 +149,7 @@ class MachineDiagram(MethodView):
         Plain text to paste into any Mermaid renderer; `state` marks one state (the web
         page marks an instance's current state this way).
         """
-        definition, _ = _find(name, query.get("version"))
-        state = query.get("state")
-        if state is not None and state not in definition.state_names:
-            raise InvalidRequest(f"machine '{name}' has no state '{state}'", "state")
-        return text_response(mermaid(definition, current=state))
+        return text_response(definitions().draw(name, query.get("version"), query.get("state")))
 
 
 @blp.route("/reload")
@@ -108,40 +161,19 @@ class MachineReload(MethodView):
 
         Every file is validated first; if any is invalid, nothing is loaded and the answer is
         a 422 listing every problem. Versions already loaded stay as they are; a file that
-        changes a loaded version without raising `version` is an error. With several
-        processes, each loads on its own: restart them, or call this on each.
+        changes a loaded version without raising `version` is an error. What it adds is
+        stored, so every process serves it within a second.
         """
-        ops = core()
-        before = {
-            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
-        }
-        settings = current_app.extensions["opscore.settings"]
-        warnings = ops.definitions.load(
-            [settings.machines_dir], ops.engine.callbacks, task_types=ops.tasks
-        )
-        after = [
-            (d.name, v) for d in ops.definitions.latest() for v in ops.definitions.versions(d.name)
-        ]
-        added = [
-            {"name": name, "version": version}
-            for name, version in after
-            if (name, version) not in before
-        ]
-        return json_response(
-            {"added": added, "warnings": [presenters.problem(p) for p in warnings]}
-        )
+        reloaded = definitions().reload()
+        added = [{"name": name, "version": version} for name, version in reloaded.added]
+        warnings = [presenters.problem(p) for p in reloaded.warnings]
+        return json_response({"added": added, "warnings": warnings})
 
 
 @blp.route("/validate")
 class MachineValidation(MethodView):
     @blp.arguments(ValidateQuerySchema, location="query")
-    @blp.doc(
-        requestBody={
-            "required": True,
-            "description": "One definition: a YAML or JSON mapping.",
-            "content": {t: {"schema": {"type": "object"}} for t in DEFINITION_TYPES},
-        }
-    )
+    @blp.doc(requestBody=DEFINITION_BODY)
     @blp.response(200, ValidationResultSchema)
     @errors(blp, *WITH_BODY)
     def post(self, query: dict) -> Any:
@@ -151,7 +183,7 @@ class MachineValidation(MethodView):
         a body that is not a YAML or JSON mapping at all is a 422 listing them.
         """
         text = _definition_text(query["file"])
-        result = load_text(text, query["file"], core().engine.callbacks)
+        result = definitions().validate(text, query["file"])
         definition = result.definition
         summary = (
             presenters.machine_summary(definition, [definition.version]) if definition else None
@@ -170,6 +202,4 @@ def _definition_text(file: str) -> str:
     is_json = request.mimetype == "application/json"
     if is_json:
         parse_json_body(raw)
-    text = read_definition_text(raw, file, is_json=is_json or None)
-    parse_document(text, file)
-    return text
+    return definition_text(raw, file, is_json=is_json or None)

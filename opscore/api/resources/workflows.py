@@ -7,7 +7,6 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from ...engine.diagram import mermaid
 from ...model import Instance
 from .. import presenters
 from ..http import core, json_response, page_of, text_response
@@ -72,7 +71,7 @@ class Workflows(MethodView):
 
         Every `kind: workflow` definition, newest version of each, with its steps.
         """
-        definitions = core().definitions
+        definitions = core().definition_service
         page = page_of(definitions.latest("workflow"), pagination_parameters)
         return [presenters.workflow(d, definitions.versions(d.name)) for d in page]
 
@@ -90,7 +89,8 @@ class Workflow(MethodView):
         timeout. 404 for no such workflow.
         """
         definition = core().runs.workflow(name, query.get("version"))
-        return json_response(presenters.workflow(definition, core().definitions.versions(name)))
+        versions = core().definition_service.versions(name)
+        return json_response(presenters.workflow(definition, versions))
 
 
 @blp.route("/<name:name>/diagram")
@@ -106,7 +106,8 @@ class WorkflowDiagram(MethodView):
         The machine a run of this template follows: its steps plus `succeeded`, `failed`
         and `cancelled`.
         """
-        return text_response(mermaid(core().runs.workflow(name, query.get("version"))))
+        definition = core().runs.workflow(name, query.get("version"))  # 404 unless a workflow
+        return text_response(core().definition_service.draw(name, definition.version))
 
 
 @blp.route("/<name:name>/runs")

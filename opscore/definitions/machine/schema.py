@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, pre_load, validate
 
+from ...names import NAME_RULE, is_name
 from ..fields import NAME_MAX, TEXT_MAX, Flag, Name, NameList, StrictSchema
 from ..workflow.schema import Duration
 
@@ -28,9 +29,11 @@ class SourceField(fields.Field):
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not values:
             raise ValidationError('must be a state name, a non-empty list of them, or "*"')
-        for item in values:
+        for k, item in enumerate(values):
             if not isinstance(item, str) or not item:
                 raise ValidationError("every source must be a state name")
+            if item != "*" and not is_name(item):
+                raise ValidationError({k: [NAME_RULE]} if len(values) > 1 else NAME_RULE)
         return values
 
 

@@ -110,20 +110,20 @@ def _reserved_and_start(doc: Document, flow: Flow) -> Iterator[Problem]:
 
 
 def _targets(doc: Document, flow: Flow) -> Iterator[Problem]:
-    to_steps = set(flow.steps) | {SUCCEEDED}
+    # Any step may end its flow: `next: failed` fails it as a choice or catcher can.
+    to_steps = set(flow.steps) | {SUCCEEDED, FAILED}
     for name, step in flow.steps.items():
         places: list[tuple[tuple, str, set[str]]] = []
         if step.get("next"):
             places.append((("next",), step["next"], to_steps))
         if step.get("default"):
-            places.append((("default",), step["default"], to_steps | {FAILED}))
+            places.append((("default",), step["default"], to_steps))
         places += [
-            (("choice", i, "next"), r["next"], to_steps | {FAILED})
+            (("choice", i, "next"), r["next"], to_steps)
             for i, r in enumerate(step.get("choice", ()))
         ]
         places += [
-            (("catch", i, "next"), c["next"], to_steps | {FAILED})
-            for i, c in enumerate(step.get("catch", ()))
+            (("catch", i, "next"), c["next"], to_steps) for i, c in enumerate(step.get("catch", ()))
         ]
         for path, target, allowed in places:
             if target not in allowed:

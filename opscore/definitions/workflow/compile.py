@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError
 
-from ..fields import flatten_errors
+from ..fields import DROP, flatten_errors, load_despite
 from ..loader import build_machine, register_kind
 from ..machine.checks import CallbackNames
 from ..problems import Problem, errors_only, format_path
@@ -20,6 +20,8 @@ from .schema import WorkflowSchema
 from .steps import child_calls, load_steps, too_many_steps
 from .template import CANCELLED, FAILED, SUCCEEDED, build_template
 
+WORKFLOW_STAND_INS = {"name": "unnamed", "version": 1, "description": DROP, "timeout": DROP}
+
 
 def load_workflow(doc: Document, callbacks: CallbackNames, options: dict) -> tuple:
     """Validate a workflow document and build its definition (with its template)."""
@@ -28,7 +30,8 @@ def load_workflow(doc: Document, callbacks: CallbackNames, options: dict) -> tup
         data = WorkflowSchema().load(doc.data)
     except ValidationError as error:
         problems += [doc.problem(p, m) for p, m in flatten_errors(error.messages)]
-        data = None
+        # With only fields no check reads wrong, the steps are still checked.
+        data = load_despite(WorkflowSchema(), doc.data, error.messages, WORKFLOW_STAND_INS)
     steps = load_steps(doc, doc.data.get("steps"), ("steps",), problems)
     if data is None or steps is None:
         return None, problems

@@ -127,7 +127,7 @@ class StepSchema(StrictSchema):
     timeout = Duration()
     retry = fields.List(fields.Nested(RetrierSchema), load_default=list)
     catch = fields.List(fields.Nested(CatcherSchema), load_default=list)
-    choice = fields.List(fields.Nested(ChoiceRuleSchema), validate=validate.Length(min=1))
+    choice = fields.List(fields.Nested(ChoiceRuleSchema))  # empty: `default` always
     default = Name()
     wait = Duration()
     parallel = fields.Nested(ParallelSchema)
@@ -149,6 +149,8 @@ class StepSchema(StrictSchema):
         kind = kinds[0]
         if kind != "choice" and "next" not in data:
             raise ValidationError("Missing data for required field.", "next")
+        if kind == "choice" and not data["choice"] and "default" not in data:
+            raise ValidationError("a choice step needs a rule or a default", "choice")
         allowed = _FIELDS_OF[kind] | {"description"}
         misplaced = sorted(set(original) - allowed) if isinstance(original, dict) else []
         if misplaced:

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from ..fields import flatten_errors
+from ..fields import DROP, flatten_errors, load_despite
 from ..problems import Problem
 from ..yamlsafe import Document
 from .schema import MAX_STEPS, STEP_KINDS, FlowSchema, InputSchema, StepSchema
@@ -39,7 +39,11 @@ def _load_step(
         loaded = StepSchema().load(raw)
     except ValidationError as error:
         problems += [doc.problem((*where, *p), m) for p, m in flatten_errors(error.messages)]
-        return None
+        # A step wrong only in its description still takes part in the flow's checks; the
+        # problems above keep the template from loading.
+        loaded = load_despite(StepSchema(), raw, error.messages, {"description": DROP})
+        if loaded is None:
+            return None
     kind = next(k for k in STEP_KINDS if k in loaded)
     loaded = {**loaded, "kind": kind}
     if kind == "input":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 from itertools import islice
 
@@ -12,6 +12,7 @@ from ...clock import Clock, SystemClock
 from ...config import DEFAULT_HISTORY_CAP, DEFAULT_IDEMPOTENCY_TTL
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from ..definitions import MemoryDefinitionStore
 from ..work import WorkItem
 from .beats import MemoryHeartbeats
 from .push import MemoryPushBook
@@ -43,6 +44,7 @@ class MemoryStore:
         self.queue = queue or MemoryWorkQueue(clock=self._clock)
         self.heartbeats = MemoryHeartbeats()
         self.push = MemoryPushBook()
+        self.definitions = MemoryDefinitionStore()
         self._instances: dict[str, dict[str, Instance]] = {}
         self._histories: dict[str, deque[TransitionRecord]] = {}
         self._idempotency: OrderedDict[str, IdempotencyRecord] = OrderedDict()
@@ -91,6 +93,12 @@ class MemoryStore:
         instances = list(self._instances.get(kind, {}).values())
         matching = [i for i in instances if query.matches(i)]
         return Page(matching[query.offset : query.offset + query.limit], len(matching))
+
+    def count_by_version(self, machine: str) -> dict[int, int]:
+        """How many instances each version of `machine` has."""
+        with self._lock:
+            found = [i for table in self._instances.values() for i in table.values()]
+        return dict(Counter(i.version for i in found if i.machine == machine))
 
     def delete(self, kind: str, instance_id: str) -> None:
         """Remove the instance and its history (InstanceNotFound otherwise)."""

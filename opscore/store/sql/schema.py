@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -152,4 +154,26 @@ webhook_receipts = Table(
     Column("key", String(64), primary_key=True),
     Column("until", Float, nullable=False),
     Index("ix_webhook_receipts_until", "until"),
+)
+
+# Definitions every process serves (see store/definitions.py), and the one-row generation
+# number each change raises.
+definitions = Table(
+    "definitions",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("file", String(1000), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("retired", Boolean, nullable=False, default=False),
+)
+
+definition_generation = Table(
+    "definition_generation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
 )

@@ -26,6 +26,7 @@ from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, Rev
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .beats import SqlHeartbeats
+from .definitions import SqlDefinitionStore
 from .engine import reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
@@ -69,6 +70,7 @@ class SqlStore:
         self.heartbeats = SqlHeartbeats(engine)
         self.push = SqlPushBook(engine)
         self._keep_key = _keep_key_statement(self.kind)
+        self.definitions = SqlDefinitionStore(engine)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -118,6 +120,16 @@ class SqlStore:
         if row is None:
             raise NOT_FOUND_BY_KIND[kind](instance_id)
         return _instance(row)
+
+    def count_by_version(self, machine: str) -> dict[int, int]:
+        """How many instances each version of `machine` has."""
+        query = (
+            select(instances.c.version, func.count())
+            .where(instances.c.machine == machine)
+            .group_by(instances.c.version)
+        )
+        with reading(self.engine) as conn:
+            return {version: count for version, count in conn.execute(query)}
 
     def find(self, kind: str, query: Query) -> Page[Instance]:
         """Instances of `kind` matching `query`, oldest first."""
@@ -209,6 +221,7 @@ class SqlStore:
             "of_kind": instance.kind,
             "of_id": instance.id,
             "expected_revision": change.expected_revision,
+            "version": instance.version,  # an upgrade moves it
             "state": instance.state,
             "revision": instance.revision,
             "seq": instance.seq,

@@ -38,6 +38,8 @@ EXPECTED = {
     "(use 500ms, 30s, 5m or 1h)",
     "catch_all_not_last.yaml": "9: steps.risky.catch[0].errors: ALL must stand alone, in the "
     "last catch rule",
+    "empty_choice_without_default.yaml": "7: steps.pick.choice: a choice step needs a rule or "
+    "a default",
     "choice_bad_operator.yaml": "8: steps.pick.choice[0].when: unknown operator(s): bigger_than "
     "(use equals, not_equals, in, exists, greater_than, "
     "greater_or_equal, less_than, less_or_equal)",
@@ -63,8 +65,25 @@ EXPECTED = {
 }
 
 
+# A problem in a field no check reads (a name, a description) hides none of the flow's.
+TOGETHER = {
+    "bad_name_hides_no_unknown_next.yaml": [
+        "2: name: must start with a letter and use only letters, digits, _ and -",
+        "7: steps.first.description: Not a valid string.",
+        "9: steps.first.next: unknown step 'secnd'",
+    ],
+}
+
+
 def test_every_broken_template_has_an_expectation():
-    assert sorted(p.name for p in INVALID.iterdir()) == sorted(EXPECTED)
+    assert sorted(p.name for p in INVALID.iterdir()) == sorted([*EXPECTED, *TOGETHER])
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(TOGETHER.items()))
+def test_a_field_problem_and_the_flow_problems_are_reported_together(callbacks, name, expected):
+    result = load_file(INVALID / name, callbacks, task_types=builtin_tasks())
+    assert result.definition is None
+    assert [str(p) for p in result.problems] == [f"{INVALID / name}:{e}" for e in expected]
 
 
 @pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
