@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime
 
 from loguru import logger
 
@@ -24,6 +23,7 @@ from ..model import Instance
 from ..services.agents import AgentService
 from ..services.idempotency import IdempotentRequest
 from ..store.liveness import Beat
+from .task_json import timestamp
 from .tasks import TaskService
 
 MISSED_REASON = "heartbeat_missed"
@@ -94,7 +94,7 @@ class Sweeper:
         key = _key(agent.id, beat.last_seen)
         if self.lifecycle.store.get_idempotency(key) is not None:
             return False  # another process reported this silence
-        data = {"reason": MISSED_REASON, "last_seen": _iso(beat.last_seen)}
+        data = {"reason": MISSED_REASON, "last_seen": timestamp(beat.last_seen)}
         once = IdempotentRequest(key, key, lambda fired: (200, {"event": event}, {}))
         try:
             self.agents.fire_event(agent.id, event, data, idempotency=once)
@@ -110,7 +110,3 @@ def _key(agent_id: str, last_seen: float) -> str:
     """The idempotency key of one silence of one agent (fits the store's 64 characters)."""
     digest = hashlib.sha256(f"{agent_id}\n{last_seen!r}".encode()).hexdigest()
     return f"heartbeat-missed-{digest[:40]}"
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
