@@ -6,24 +6,13 @@ import json
 
 import pytest
 
-from opscore.definitions import load_text
 from tests.support.polling import poll_until
-
-ROUTED = """
-kind: workflow
-name: routed
-version: 1
-start: review
-steps:
-  review:
-    {task: agent, capability: summarize, lease: 30s, params: {doc: $.input.doc}, next: succeeded}
-"""
+from tests.support.routed import add_routed
 
 
 @pytest.fixture
 def routed(service_core, callbacks, api):
-    result = load_text(ROUTED, "routed.yaml", callbacks, task_types=service_core.tasks)
-    service_core.definitions.add(result.definition)
+    add_routed(service_core, callbacks)
     api.agents.register("s1", capabilities=["summarize"])
     run = api.runs.start("routed", input={"doc": "d"})
     poll_until(lambda: api.tasks.list(capability="summarize"), what="the task offered")

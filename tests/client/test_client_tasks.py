@@ -8,24 +8,13 @@ import threading
 import pytest
 
 from opscore.client import Conflict
-from opscore.definitions import load_text
 from tests.support.polling import poll_until
-
-ROUTED = """
-kind: workflow
-name: routed
-version: 1
-start: review
-steps:
-  review:
-    {task: agent, capability: summarize, lease: 30s, params: {doc: $.input.doc}, next: succeeded}
-"""
+from tests.support.routed import add_routed
 
 
 @pytest.fixture
 def routed(service_core, callbacks, api):
-    result = load_text(ROUTED, "routed.yaml", callbacks, task_types=service_core.tasks)
-    service_core.definitions.add(result.definition)
+    add_routed(service_core, callbacks)
     for name in ("s1", "s2"):
         api.agents.register(name, capabilities=["summarize"])
     return api
