@@ -67,6 +67,12 @@ if _settings.web_processes > 1:
     share_metrics_between_processes()
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    """In a new worker process, before its own signal handlers: hand it the master's signal
+    queue, where a Ctrl-C that reaches this process now is put (see BufferingWorker)."""
+    worker.signals_before_handlers = server.SIG_QUEUE
+
+
 def post_worker_init(worker: Any) -> None:
     """In each gunicorn worker process (after the fork), reconnect and start step workers."""
     app = worker.wsgi

@@ -10,8 +10,14 @@ its deadline is answered 408 and closed. Only then does a thread run the request
 the buffered bytes. Errors gunicorn's own parser answers (a bad request line, a header
 too long, obsolete folding, ...) carry the API's JSON error shape, not an HTML page.
 
-This relies on internals of gunicorn 27's gthread worker (`TConn`, `enqueue_req`,
-`finish_request`, `murder_pending`, `util.write_error`); setup.cfg pins gunicorn to 27.x.
+A stop signal (Ctrl-C, SIGTERM) that reaches a worker while it boots is acted on once it
+has booted: before its own handlers it used to be lost (the worker ran on until the
+master killed it at the end of its graceful timeout), and during its start it could
+break a lock and fail the boot.
+
+This relies on internals of gunicorn 27 (gthread's `TConn`, `enqueue_req`,
+`finish_request`, `murder_pending`, `util.write_error`; the arbiter's `SIG_QUEUE`);
+setup.cfg pins gunicorn to 27.x.
 It serves HTTP/1.1 without TLS, as the service always has (TLS ends at a proxy in front).
 """
 
@@ -19,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import selectors
+import signal
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +41,7 @@ from ..config import Settings
 from .framing import FramingLimits, RequestScanner, Verdict
 
 READ_SIZE = 64 * 1024
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGQUIT, signal.SIGTERM})
 
 
 def json_error(status: int, message: str) -> bytes:
@@ -65,6 +74,8 @@ class Reading:
 class BufferingWorker(ThreadWorker):
     """gthread, with each request read whole on the event loop before a thread runs it."""
 
+    signals_before_handlers: queue.SimpleQueue | None = None
+
     def init_process(self) -> None:
         """Read the deadlines and limits, and answer parser errors as JSON, then start."""
         settings = Settings.from_env()
@@ -79,6 +90,36 @@ class BufferingWorker(ThreadWorker):
         self.whole: set[Any] = set()  # connections whose request is held, bound for a thread
         util.write_error = write_json_error  # used by gunicorn's handle_error in this process
         super().init_process()
+
+    def init_signals(self) -> None:
+        """Install the worker's handlers; a stop signal waits until the worker has booted.
+
+        From the fork until now this process ran the master's handler, which only puts the
+        signal in this process's copy of the master's queue (`signals_before_handlers`, set
+        by the `post_fork` hook): such a signal is raised again here. Until `run`, stop
+        signals are blocked, held pending: a handler that raised SystemExit while step
+        workers start would leave threading's locks broken and the worker failed to boot."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        super().init_signals()
+        early = self.signals_before_handlers
+        while early is not None and not early.empty():
+            sig = early.get_nowait()
+            if sig in STOP_SIGNALS:
+                signal.raise_signal(sig)  # pending until `run` unblocks it
+
+    def run(self) -> None:
+        """Serve, once booted: a stop signal held pending since `init_signals` acts now."""
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        super().run()
+
+    def handle_quit(self, sig: Any, frame: Any) -> None:
+        """SIGINT or SIGQUIT: stop at once, from the event loop rather than in the handler.
+
+        gthread's quit shuts the thread pool down, taking its lock. Run in the handler,
+        wherever the main thread was, it waited forever for that lock when the main thread
+        held it (handing a request to a thread) or when it interrupted itself (Ctrl-C sends
+        SIGINT to every process, then the master sends each worker SIGQUIT)."""
+        self.method_queue.defer(super().handle_quit, sig, frame)
 
     def handle_exit(self, sig: Any, frame: Any) -> None:
         """SIGTERM: stop, and end long answers (live streams) through the `worker_int` hook,
