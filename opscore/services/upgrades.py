@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..definitions import DefinitionRegistry, MachineDefinition
 from ..errors import InvalidRequest
 from ..model import Instance
+from .idempotency import IdempotentRequest
 from .lifecycle import UPGRADE_EVENT, Fired, Lifecycle, Plan
 
 __all__ = ["UPGRADE_EVENT", "Renames", "Upgrades", "upgrade_target"]
@@ -105,7 +106,12 @@ class Upgrades:
         self.lifecycle = lifecycle
 
     def upgrade(
-        self, kind: str, instance_id: str, version: int, states: Mapping[str, str]
+        self,
+        kind: str,
+        instance_id: str,
+        version: int,
+        states: Mapping[str, str],
+        idempotency: IdempotentRequest | None = None,
     ) -> Fired:
         """Move the instance to `version`; its state becomes `states.get(state, state)`.
 
@@ -118,6 +124,6 @@ class Upgrades:
             renames = Renames.checked(states, target, target.state_names)
             return Plan(upgrade=(version, renames.existing(current.state)))
 
-        fired = self.lifecycle.transact(kind, instance_id, plan)
+        fired = self.lifecycle.transact(kind, instance_id, plan, idempotency)
         assert fired is not None
         return fired
