@@ -12,18 +12,9 @@ from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from tests.support.backends import close_store, make_store
 from tests.support.constants import API_KEY, AUTH, MACHINES
+from tests.support.upgrades import AGENT_V2
 
 YAML = {**AUTH, "Content-Type": "application/yaml"}
-# Version 2 renames `active` to `working`.
-AGENT_V2 = (
-    (MACHINES / "agent.yaml")
-    .read_text()
-    .replace("version: 1", "version: 2")
-    .replace("name: active", "name: working")
-    .replace("source: active", "source: working")
-    .replace("dest: active", "dest: working")
-    .replace("[idle, active, paused]", "[idle, working, paused]")
-)
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from opscore.api import create_app
-from tests.support.constants import API_KEY, AUTH, RELEASE_V1, RELEASE_V2
+from tests.support.constants import API_KEY, AUTH
 from tests.support.polling import poll_until
+from tests.support.upgrades import RELEASE_V1, RELEASE_V2
 
 YAML = {**AUTH, "Content-Type": "application/yaml"}
 READ_KEY = "read-only-key"
@@ -34,7 +35,7 @@ def waiting(client):
 
 def store(client, template):
     """Store a version of a workflow over the API."""
-    response = client.put("/v1/machines/release", data=template.read_text(), headers=YAML)
+    response = client.put("/v1/machines/release", data=template, headers=YAML)
     assert response.status_code == 201, response.json
 
 
@@ -99,7 +100,7 @@ def test_a_run_whose_step_is_running_is_409_with_the_reason(
 ):
     add_workflow("held", "hang")
     run_id = client.post("/v1/workflows/held/runs", json={}, headers=AUTH).json["id"]
-    add_template(RELEASE_V2.read_text().replace("name: release", "name: held"))  # held v2
+    add_template(RELEASE_V2.replace("name: release", "name: held"))  # held v2
     gate.wait_entered()
     response = upgrade(client, run_id, {"version": 2, "states": {"only": "draft"}})
     assert response.status_code == 409

@@ -10,8 +10,8 @@ import pytest
 from opscore.errors import InvalidRequest, MachineNotFound, RunNotUpgradable
 from opscore.runs import TaskState
 from opscore.tasks import TaskError
-from tests.support.constants import RELEASE_V1, RELEASE_V2
 from tests.support.polling import poll_until
+from tests.support.upgrades import RELEASE_V1, RELEASE_V2
 from tests.support.workflows import finished, run_state
 
 FLAKY_V1 = """
@@ -56,9 +56,9 @@ steps:
 def releases(workflow_core, add_template):
     """Both versions of `release`, and a run of version 1 that drafted and waits for its
     approval."""
-    add_template(RELEASE_V1.read_text())
+    add_template(RELEASE_V1)
     run = workflow_core.runs.start("release")
-    add_template(RELEASE_V2.read_text())
+    add_template(RELEASE_V2)
     poll_until(lambda: approval(workflow_core), what="the approval task")
     return run
 
