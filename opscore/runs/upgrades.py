@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..definitions import DefinitionRegistry
 from ..definitions.workflow.template import FAILED, TERMINAL_STATES
-from ..errors import RunNotUpgradable
+from ..errors import InvalidRequest, RunNotUpgradable
 from ..model import Instance
 from ..services.upgrades import Renames, upgrade_target
 from ..store.work import WorkKind
@@ -41,9 +41,9 @@ def upgraded(
     target = upgrade_target(definitions, run, version)
     steps = Renames.checked(states, target, target.workflow.steps, "step")
     current = _current_step(run, state, steps)
-    dest = _state_in_target(run, state, steps)
-    steps.distinct({top_level(path) for path in state.steps}, f"run '{run.id}'")
-    renamed = state.renamed(lambda path: with_top_level(path, steps(top_level(path))))
+    _check_entered(run, state, steps)
+    renamed = state.renamed(lambda path: _renamed(path, steps))
+    dest = run.state if run.state in TERMINAL_STATES else steps(run.state)
     plan = RunPlan(renamed, upgrade=(version, dest))
     if current is not None and current.status in STARTABLE and dest != run.state:
         # Its queued work names the old step, so it would find nothing to start.
@@ -72,12 +72,26 @@ def _current_step(run: Instance, state: RunState, steps: Renames) -> StepRecord 
     return record
 
 
-def _state_in_target(run: Instance, state: RunState, steps: Renames) -> str:
-    """The run's state in the target: its step's new name; `failed` stays `failed`, once
-    the step it failed at (where a redrive restarts) is in the target too."""
-    if run.state not in TERMINAL_STATES:
-        return steps.existing(run.state)
-    failed_at = state.error.step if state.error is not None else None
-    if failed_at is not None:
-        steps.existing(top_level(failed_at))
-    return run.state
+def _check_entered(run: Instance, state: RunState, steps: Renames) -> None:
+    """InvalidRequest unless every step the run has entered (the one it is at, or failed at,
+    among them) is in the target under its new name, each name once: the run's records
+    are read by their steps from then on."""
+    entered = {top_level(path) for path in state.steps}
+    for name in sorted(entered):
+        steps.existing(name)
+    steps.distinct(entered, f"run '{run.id}'")
+    template = steps.target.workflow
+    for path in sorted(state.steps):
+        try:
+            template.step(_renamed(path, steps))
+        except KeyError:
+            raise InvalidRequest(
+                f"step '{path}', which run '{run.id}' has entered, does not exist in "
+                f"'{template.name}' version {template.version}",
+                "states",
+            ) from None
+
+
+def _renamed(path: str, steps: Renames) -> str:
+    """The path of a step under its top-level step's new name."""
+    return with_top_level(path, steps(top_level(path)))

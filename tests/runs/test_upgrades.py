@@ -182,6 +182,16 @@ def test_a_failed_run_whose_failed_step_the_new_version_lacks_is_refused(
         workflow_core.runs.upgrade(flaky.id, 2, {})
 
 
+def test_a_step_the_run_has_entered_must_be_in_the_new_version_under_its_new_name(
+    workflow_core, releases, add_template
+):
+    add_template(RELEASE_V2.replace("version: 2", "version: 3").replace("draft", "prepare"))
+    with pytest.raises(InvalidRequest, match="step 'draft' does not exist in 'release' version 3"):
+        workflow_core.runs.upgrade(releases.id, 3, {})
+    upgraded = workflow_core.runs.upgrade(releases.id, 3, {"draft": "prepare"})
+    assert list(run_state(workflow_core, upgraded.instance.id).steps) == ["prepare", "approve"]
+
+
 def test_a_run_that_has_succeeded_is_refused(workflow_core, releases):
     [task] = approval(workflow_core)
     workflow_core.agent_tasks.complete(task.id, None, {"approved": True})
