@@ -228,6 +228,17 @@ class StepNotWaiting(Conflict):
         self.step = step
 
 
+class RunNotUpgradable(Conflict):
+    """A run that cannot move to another version of its workflow now (a step of it runs, it
+    has ended, or the step it waits in would be renamed); `reason` says which. Nothing
+    changed."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"run '{run_id}' cannot be upgraded now: {reason}")
+        self.run_id = run_id
+        self.reason = reason
+
+
 class TaskNotFound(NotFound):
     """No task with this id is waiting (it never was, or it has been settled)."""
 

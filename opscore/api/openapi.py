@@ -91,6 +91,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
         "input": {"document": "Q3 plan"},
         "agent_id": "writer-1",
     },
+    ("/v1/runs/{run_id}/upgrade", "post"): {"version": 2, "states": {"publish": "ship"}},
     ("/v1/runs/{run_id}/steps/{step}/complete", "post"): {"output": {"approved": True}},
     ("/v1/runs/{run_id}/steps/{step}/fail", "post"): {
         "error": "Agent.Refused",

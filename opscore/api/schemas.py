@@ -124,12 +124,13 @@ class EventSchema(StrictSchema):
 
 
 class UpgradeSchema(StrictSchema):
-    """Where an agent moves: a newer version of its machine, and renamed states."""
+    """Where an agent or a run moves: a newer version of its machine or workflow, and the
+    states (a run's steps) that version renamed."""
 
     version = fields.Integer(
         required=True,
         validate=validate.Range(min=1, max=MAX_VERSION),
-        metadata={"description": "The newer version of the agent's machine to move to."},
+        metadata={"description": "The newer version of the machine or workflow to move to."},
     )
     states = fields.Dict(
         keys=_name(),
@@ -137,7 +138,8 @@ class UpgradeSchema(StrictSchema):
         load_default=dict,
         validate=validate.Length(max=200),
         metadata={
-            "description": "Renamed states: old name -> new name (others keep their name).",
+            "description": "Renamed states, or a run's top-level steps: old name -> new name "
+            "(others keep their name).",
             "example": {"busy": "working"},
         },
     )

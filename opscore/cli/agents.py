@@ -1,4 +1,5 @@
-"""`opscore agents`: register, list, inspect and delete the agents of a running service."""
+"""`opscore agents`: register, list, inspect, upgrade and delete the agents of a running
+service."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .listing import (
     print_fired,
     print_history,
     since_option,
+    upgrade_options,
 )
 from .output import (
     compact,
@@ -38,7 +40,8 @@ from .remote import (
 @click.group()
 @connection_options(from_env=True)
 def agents() -> None:
-    """Register, list, inspect and delete agents on a running service, and fire their events."""
+    """Register, list, inspect, upgrade and delete agents on a running service, and fire their
+    events."""
 
 
 @agents.command()
@@ -223,3 +226,15 @@ def heartbeat(agent_id: str, as_json: bool) -> None:
 def explain(agent_id: str, as_json: bool) -> None:
     """Say why an agent is where it is: tasks held and offered, its heartbeat."""
     echo_explanation(service().agents.explain(agent_id), as_json)
+
+
+@agents.command()
+@click.argument("agent_id")
+@upgrade_options("state")
+@json_option
+@connection_options()
+@reports_failures
+def upgrade(agent_id: str, version: int, states: dict[str, str], as_json: bool) -> None:
+    """Move an agent to a newer version of its machine and print the move (exit 2 when the
+    version or a mapped state is refused)."""
+    print_fired(agent_id, service().agents.upgrade(agent_id, version, states), as_json)

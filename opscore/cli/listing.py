@@ -1,4 +1,5 @@
-"""Lists as the commands print them: newest first, a page at a time or every page."""
+"""Lists as the commands print them (newest first, a page at a time or every page), and the
+options and answers several commands share."""
 
 from __future__ import annotations
 
@@ -71,6 +72,41 @@ def event_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         return data(if_match(command))
 
     return decorate
+
+
+def upgrade_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--version` and `--state OLD=NEW` (repeated; `states`, a dict) of an `upgrade`
+    command, whose renamed names are `what`s (states, or a run's steps)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        version = click.option(
+            "--version",
+            type=click.IntRange(min=1),
+            required=True,
+            help="The newer version to move to.",
+        )
+        states = click.option(
+            "--state",
+            "states",
+            multiple=True,
+            callback=_renames,
+            metavar="OLD=NEW",
+            help=f"A {what} the new version renamed (repeat for several).",
+        )
+        return version(states(command))
+
+    return decorate
+
+
+def _renames(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    """`OLD=NEW` pairs as a dict (a usage error for anything else)."""
+    renames = {}
+    for value in values:
+        old, equals, new = value.partition("=")
+        if not (old and equals and new):
+            raise click.BadParameter(f"{value!r} is not OLD=NEW", ctx, param)
+        renames[old] = new
+    return renames
 
 
 def print_history(read_page: Callable[..., Page], since_seq: int, as_json: bool) -> None:

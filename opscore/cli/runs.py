@@ -1,4 +1,5 @@
-"""`opscore runs`: start, follow, report, cancel and redrive workflow runs on a running service."""
+"""`opscore runs`: start, follow, report, cancel, redrive and upgrade workflow runs on a
+running service."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from .listing import (
     newest_first,
     page_option,
     page_size_option,
+    print_fired,
     print_history,
     since_option,
+    upgrade_options,
 )
 from .output import (
     compact,
@@ -41,7 +44,7 @@ from .remote import (
 @click.group()
 @connection_options(from_env=True)
 def runs() -> None:
-    """Start, follow, report, cancel and redrive workflow runs on a running service."""
+    """Start, follow, report, cancel, redrive and upgrade workflow runs on a running service."""
 
 
 @runs.command("list")
@@ -249,6 +252,18 @@ def redrive(run_id: str, as_json: bool) -> None:
     """Restart a failed run at the step that failed (exit 4 unless it failed)."""
     answer = service().runs.redrive(run_id)
     _print(answer, as_json, transition_line(run_id, answer["transition"]))
+
+
+@runs.command()
+@click.argument("run_id")
+@upgrade_options("top-level step")
+@json_option
+@connection_options()
+@reports_failures
+def upgrade(run_id: str, version: int, states: dict[str, str], as_json: bool) -> None:
+    """Move a run none of whose steps runs, or a failed one, to a newer version of its
+    workflow (exit 4 while a step runs, 2 when the version or a mapped step is refused)."""
+    print_fired(run_id, service().runs.upgrade(run_id, version, states), as_json)
 
 
 @runs.command()

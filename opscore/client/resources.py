@@ -61,6 +61,18 @@ class Endpoints:
         )
         return Resource.from_response(response)
 
+    def _upgrade(
+        self,
+        collection: str,
+        instance_id: str,
+        version: int,
+        states: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> Resource:
+        """POST `/v1/<collection>/<id>/upgrade` with the version and the renamed names."""
+        body = {"version": version, "states": dict(states or {})}
+        return self._post(path("v1", collection, instance_id, "upgrade"), body, idempotency_key)
+
 
 def iterate(list_page: Callable[..., Page], /, **arguments: Any) -> Iterator[dict[str, Any]]:
     """Every item of a paginated list, page after page: `iterate(client.runs.list, state=...)`."""
@@ -155,6 +167,18 @@ class Agents(Endpoints):
     def explain(self, agent_id: str) -> Resource:
         """Why the agent is where it is: tasks held and offered, its heartbeat."""
         return self._get(path("v1", "agents", agent_id, "explain"))
+
+    def upgrade(
+        self,
+        agent_id: str,
+        version: int,
+        states: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Move the agent to a newer `version` of its machine, `states` mapping renamed
+        states (old name -> new name); answers `{agent, transition}`."""
+        return self._upgrade("agents", agent_id, version, states, idempotency_key)
 
 
 class Sessions(Endpoints):
@@ -294,6 +318,18 @@ class Runs(Endpoints):
     def redrive(self, run_id: str, *, idempotency_key: str | None = None) -> Resource:
         """Restart a failed run at the step that failed; answers `{run, transition}`."""
         return self._post(path("v1", "runs", run_id, "redrive"), None, idempotency_key)
+
+    def upgrade(
+        self,
+        run_id: str,
+        version: int,
+        states: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Move a run none of whose steps runs (or a failed one) to a newer `version` of its
+        workflow, `states` mapping renamed top-level steps; answers `{run, transition}`."""
+        return self._upgrade("runs", run_id, version, states, idempotency_key)
 
     def tasks_for_agent(
         self, agent_id: str, *, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE

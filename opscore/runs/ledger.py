@@ -96,6 +96,7 @@ class RunLedger:
                 notes=made.notes,
                 waiting_for=_waits(run, self.state(run), made),
                 linked=[*made.linked, *self._released(run, made.ends)],
+                upgrade=made.upgrade,
             )
 
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency)

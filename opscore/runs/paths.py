@@ -29,6 +29,12 @@ def top_level(path: str) -> str:
     return path.split(SEPARATOR, 1)[0]
 
 
+def with_top_level(path: str, name: str) -> str:
+    """`path` with its top-level step called `name` (a step renamed by an upgrade)."""
+    _, separator, inside = path.partition(SEPARATOR)
+    return f"{name}{separator}{inside}"
+
+
 def under(path: str, ancestor: str) -> bool:
     """Whether `path` lies inside the step or scope `ancestor`."""
     return path.startswith(ancestor + SEPARATOR)

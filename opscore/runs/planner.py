@@ -46,6 +46,8 @@ class RunPlan:
     ends: RunStatus | None = None  # how the run ends with this change, if it does
     changed: set[str] = field(default_factory=set)  # the steps whose records it changed
     linked: list[LinkedEvent] = field(default_factory=list)  # agents moved in the same commit
+    # Instead of an event: move to (version, state) of the run's workflow (runs/upgrades.py).
+    upgrade: tuple[int, str] | None = None
 
     def step(self, path: str, record: StepRecord) -> None:
         """Keep the step's new record."""

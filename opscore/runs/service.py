@@ -1,5 +1,5 @@
-"""Workflow runs as callers see them: start, inspect, list, draw, cancel, redrive, and the
-reports agents send for the steps handed to them.
+"""Workflow runs as callers see them: start, inspect, list, draw, cancel, redrive, upgrade,
+and the reports agents send for the steps handed to them.
 
 Every change goes through the ledger, which commits it with its history record and the
 work that follows in one step (see `ledger.py`).
@@ -34,6 +34,7 @@ from .ledger import KIND, RunLedger, bound_event
 from .paths import top_level
 from .planner import Planner, RunPlan
 from .state import ParentRef, RunState, StepRecord, StepStatus
+from .upgrades import upgraded
 
 
 class RunService:
@@ -193,6 +194,23 @@ class RunService:
 
         def plan(run: Instance, state: RunState) -> RunPlan:
             return self.planner.redriven(run, state, self.lifecycle.allowed_events(run))
+
+        return self.ledger.commit(run_id, plan, idempotency)
+
+    def upgrade(
+        self,
+        run_id: str,
+        version: int,
+        states: Mapping[str, str],
+        idempotency: IdempotentRequest | None = None,
+    ) -> Fired:
+        """Move a run none of whose steps runs (or a failed one) to a newer version of its
+        workflow, its steps renamed per `states`; its next steps come from that version."""
+        definitions = self.lifecycle.engine.definitions
+
+        def plan(run: Instance, state: RunState) -> RunPlan:
+            now = self.lifecycle.clock.now()
+            return upgraded(run, state, definitions, version, states, now)
 
         return self.ledger.commit(run_id, plan, idempotency)
 

@@ -11,7 +11,7 @@ step it is at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -541,6 +541,18 @@ class RunState:
     def without_error(self) -> RunState:
         """The state of a run that starts over from its failure (a redrive)."""
         return self._evolve(error=None)
+
+    def renamed(self, paths: Callable[[str], str]) -> RunState:
+        """The state with each step's and branch's path, and the step its error names,
+        passed through `paths` (an upgrade's renamed steps)."""
+        error = self.error
+        if error is not None and error.step is not None:
+            error = error.at(paths(error.step))
+        return self._evolve(
+            steps={paths(path): record for path, record in self.steps.items()},
+            branches={paths(path): branch for path, branch in self.branches.items()},
+            error=error,
+        )
 
     def pending(self, at: str) -> StepRecord | None:
         """The record of step `at` (where the run is) while an attempt of it is active."""

@@ -86,10 +86,17 @@ class AgentService:
         self.close_sessions_if_ended(fired)
         return fired
 
-    def upgrade(self, agent_id: str, version: int, states: Mapping[str, str]) -> Fired:
+    def upgrade(
+        self,
+        agent_id: str,
+        version: int,
+        states: Mapping[str, str],
+        idempotency: IdempotentRequest | None = None,
+    ) -> Fired:
         """Move the agent to a newer version of its machine, renamed states mapped
         (InvalidRequest, nothing changed, when a mapped state does not exist there)."""
-        fired = Upgrades(self.lifecycle).upgrade(self.kind, agent_id, version, states)
+        upgrades = Upgrades(self.lifecycle)
+        fired = upgrades.upgrade(self.kind, agent_id, version, states, idempotency)
         self.close_sessions_if_ended(fired)
         return fired
 

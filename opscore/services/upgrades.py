@@ -1,25 +1,117 @@
 """Moving an instance to a newer version of its machine, renamed states mapped, recorded in
-its history as an `(upgrade)` transition (a name no event can have)."""
+its history as an `(upgrade)` transition (a name no event can have).
+
+What every upgrade checks lives here: the version it moves to (`upgrade_target`) and the
+renames it asks for (`Renames`). Agents move through `Upgrades`; runs, whose state is more
+than a state name, through opscore/runs/upgrades.py with the same checks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
+from ..definitions import DefinitionRegistry, MachineDefinition
 from ..errors import InvalidRequest
 from ..model import Instance
+from .idempotency import IdempotentRequest
 from .lifecycle import UPGRADE_EVENT, Fired, Lifecycle, Plan
 
-__all__ = ["UPGRADE_EVENT", "Upgrades"]
+__all__ = ["UPGRADE_EVENT", "Renames", "Upgrades", "upgrade_target"]
+
+
+def upgrade_target(
+    definitions: DefinitionRegistry, current: Instance, version: int
+) -> MachineDefinition:
+    """The version of its machine `current` may move to: MachineNotFound (a 404) when there
+    is none; InvalidRequest naming `version` when it does not grow or is retired."""
+    target = definitions.get(current.machine, version)
+    if version <= current.version:
+        raise InvalidRequest(
+            f"{current.kind} '{current.id}' is on '{current.machine}' version "
+            f"{current.version}; an upgrade moves to a newer one",
+            "version",
+        )
+    if definitions.is_retired(current.machine, version):
+        raise InvalidRequest(f"'{current.machine}' version {version} is retired", "version")
+    return target
+
+
+@dataclass(frozen=True)
+class Renames:
+    """An upgrade's renames (old name -> new name; other names stay), each new name one of
+    the target's `names` (its states, or a workflow's steps), called `noun`s in messages."""
+
+    renames: Mapping[str, str]
+    target: MachineDefinition
+    names: Collection[str]
+    noun: str = "state"
+
+    @classmethod
+    def checked(
+        cls,
+        renames: Mapping[str, str],
+        target: MachineDefinition,
+        names: Collection[str],
+        noun: str = "state",
+    ) -> Renames:
+        """The renames, once every new name is one of `names` (InvalidRequest otherwise)."""
+        for old, new in sorted(renames.items()):
+            if new not in names:
+                raise InvalidRequest(
+                    f"{noun} '{new}' (for '{old}') does not exist in {_where(target)}", "states"
+                )
+        return cls(dict(renames), target, names, noun)
+
+    def __call__(self, name: str) -> str:
+        """`name` as it is called in the target."""
+        return self.renames.get(name, name)
+
+    def existing(self, name: str) -> str:
+        """`name` as it is called in the target, which must have it (InvalidRequest otherwise,
+        saying how to map it)."""
+        renamed = self(name)
+        if renamed not in self.names:
+            raise InvalidRequest(
+                f"{self.noun} '{renamed}' does not exist in {_where(self.target)}; "
+                f"map it with states: {{{name}: ...}}",
+                "states",
+            )
+        return renamed
+
+    def distinct(self, names: Collection[str], whose: str) -> None:
+        """InvalidRequest when the renames would give two of `names` (those of `whose`) one
+        name: each keeps a record that the other's would overwrite."""
+        renamed: dict[str, str] = {}
+        for name in sorted(names):
+            new = self(name)
+            if new in renamed:
+                raise InvalidRequest(
+                    f"states would call {self.noun}s '{renamed[new]}' and '{name}' of {whose} "
+                    f"both '{new}'",
+                    "states",
+                )
+            renamed[new] = name
+
+
+def _where(target: MachineDefinition) -> str:
+    return f"'{target.name}' version {target.version}"
 
 
 class Upgrades:
-    """Upgrades of agents (and, later, of other kinds) through the lifecycle."""
+    """Upgrades of instances whose state is their state's name (agents), through the
+    lifecycle."""
 
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
 
     def upgrade(
-        self, kind: str, instance_id: str, version: int, states: Mapping[str, str]
+        self,
+        kind: str,
+        instance_id: str,
+        version: int,
+        states: Mapping[str, str],
+        idempotency: IdempotentRequest | None = None,
     ) -> Fired:
         """Move the instance to `version`; its state becomes `states.get(state, state)`.
 
@@ -28,35 +120,10 @@ class Upgrades:
         """
 
         def plan(current: Instance) -> Plan:
-            return Plan(upgrade=(version, self._state_in(current, version, states)))
+            target = upgrade_target(self.lifecycle.engine.definitions, current, version)
+            renames = Renames.checked(states, target, target.state_names)
+            return Plan(upgrade=(version, renames.existing(current.state)))
 
-        fired = self.lifecycle.transact(kind, instance_id, plan)
+        fired = self.lifecycle.transact(kind, instance_id, plan, idempotency)
         assert fired is not None
         return fired
-
-    def _state_in(self, current: Instance, version: int, states: Mapping[str, str]) -> str:
-        definitions = self.lifecycle.engine.definitions
-        target = definitions.get(current.machine, version)  # MachineNotFound: a 404
-        name = f"'{current.machine}'"
-        if version <= current.version:
-            raise InvalidRequest(
-                f"{current.kind} '{current.id}' is on {name} version {current.version}; "
-                "an upgrade moves to a newer one",
-                "version",
-            )
-        if definitions.is_retired(current.machine, version):
-            raise InvalidRequest(f"{name} version {version} is retired", "version")
-        for old, new in sorted(states.items()):
-            if new not in target.state_names:
-                raise InvalidRequest(
-                    f"state '{new}' (for '{old}') does not exist in {name} version {version}",
-                    "states",
-                )
-        state = states.get(current.state, current.state)
-        if state not in target.state_names:
-            raise InvalidRequest(
-                f"state '{state}' does not exist in {name} version {version}; "
-                f"map it with states: {{{current.state}: ...}}",
-                "states",
-            )
-        return state

@@ -12,18 +12,9 @@ from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from tests.support.backends import close_store, make_store
 from tests.support.constants import API_KEY, AUTH, MACHINES
+from tests.support.upgrades import AGENT_V2
 
 YAML = {**AUTH, "Content-Type": "application/yaml"}
-# Version 2 renames `active` to `working`.
-AGENT_V2 = (
-    (MACHINES / "agent.yaml")
-    .read_text()
-    .replace("version: 1", "version: 2")
-    .replace("name: active", "name: working")
-    .replace("source: active", "source: working")
-    .replace("dest: active", "dest: working")
-    .replace("[idle, active, paused]", "[idle, working, paused]")
-)
 
 
 @pytest.fixture
@@ -105,3 +96,12 @@ def test_an_upgrade_to_a_retired_version_is_refused(client):
 
 def test_an_upgrade_to_an_unknown_version_is_404(client):
     assert upgrade(client, {"version": 7}).status_code == 404
+
+
+def test_a_replayed_upgrade_answers_the_first_answer_without_a_second_transition(client):
+    headers = {**AUTH, "Idempotency-Key": "upgrade-1"}
+    body = {"version": 2, "states": {"active": "working"}}
+    first = client.post("/v1/agents/a1/upgrade", json=body, headers=headers)
+    again = client.post("/v1/agents/a1/upgrade", json=body, headers=headers)
+    assert (again.status_code, again.json) == (200, first.json)
+    assert len(client.get("/v1/agents/a1/history", headers=AUTH).json) == 2

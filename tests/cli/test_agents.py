@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.constants import API_KEY
 from tests.support.service import Fault
+from tests.support.upgrades import AGENT_V2
 
 
 @pytest.fixture
@@ -219,3 +220,11 @@ def test_a_422_message_is_printed_once(cli, agents):
     result = cli("agents", "history", "a1", "--since", str(2**63))
     assert result.exit_code == 2
     assert result.stderr.count("must be") == 1, result.stderr
+
+
+def test_upgrade_prints_the_agents_move_to_the_new_version(cli, agents):
+    agents.machines.put("agent", AGENT_V2)
+    result = cli("agents", "upgrade", "a1", "--version", "2", "--state", "active=working")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("a1 (upgrade): active -> working (seq ")
+    assert agents.agents.get("a1")["machine"] == {"name": "agent", "version": 2}

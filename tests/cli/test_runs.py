@@ -11,6 +11,7 @@ from opscore.cli import remote
 from opscore.client import OpsCoreClient
 from tests.support.fake_time import FakeTime
 from tests.support.polling import poll_until
+from tests.support.upgrades import approving_release
 
 FAILING_INPUT = '{"url": "ftp://example.com/report.json"}'  # refused by the http task
 
@@ -164,6 +165,31 @@ def test_redrive_restarts_a_failed_run_at_its_failed_step(cli, api, helper):
 def test_redrive_of_a_run_that_did_not_fail_exits_4(cli, api, helper):
     run = asking(api)
     assert cli("runs", "redrive", run["id"]).exit_code == 4
+
+
+@pytest.fixture
+def approving(api):
+    """A run of `release` v1 waiting for its approval, with v2 stored beside it."""
+    return approving_release(api)
+
+
+def test_upgrade_prints_the_runs_upgrade_transition(cli, api, approving):
+    result = cli("runs", "upgrade", approving["id"], "--version", "2", "--state", "publish=ship")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{approving['id']} (upgrade): approve -> approve (seq ")
+    assert api.runs.get(approving["id"])["workflow"]["version"] == 2
+
+
+def test_upgrade_to_a_step_the_version_lacks_exits_2_with_the_reason(cli, approving):
+    result = cli("runs", "upgrade", approving["id"], "--version", "2", "--state", "a=nowhere")
+    assert result.exit_code == 2
+    assert "step 'nowhere' (for 'a') does not exist in 'release' version 2" in result.stderr
+
+
+def test_upgrade_with_a_state_that_is_not_old_equals_new_is_a_usage_error(cli):
+    result = cli("runs", "upgrade", "r1", "--version", "2", "--state", "publish")
+    assert result.exit_code == 2
+    assert "'publish' is not OLD=NEW" in result.stderr
 
 
 def test_show_of_an_unknown_run_exits_3(cli):

@@ -15,6 +15,7 @@ from opscore.client import (
     ValidationFailed,
 )
 from tests.support.constants import MACHINES
+from tests.support.upgrades import AGENT_V2
 
 
 @pytest.fixture
@@ -91,6 +92,14 @@ def test_history_since_seq_answers_only_later_transitions(api, writer):
         "activate",
     ]
     assert [r["seq"] for r in api.agents.history("writer-1", since_seq=2)] == [3]
+
+
+def test_upgrade_moves_the_agent_to_the_new_version_and_answers_the_transition(api, writer):
+    api.agents.send_event("writer-1", "activate")
+    api.machines.put("agent", AGENT_V2)
+    answer = api.agents.upgrade("writer-1", 2, {"active": "working"})
+    assert (answer["agent"]["machine"]["version"], answer["agent"]["state"]) == (2, "working")
+    assert answer["transition"]["event"] == "(upgrade)"
 
 
 def test_delete_removes_the_agent(api, writer):

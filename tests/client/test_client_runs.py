@@ -15,6 +15,7 @@ from opscore.client import (
 from tests.support.constants import API_KEY
 from tests.support.fake_time import FakeTime
 from tests.support.polling import poll_until
+from tests.support.upgrades import approving_release
 
 
 @pytest.fixture
@@ -145,3 +146,22 @@ def test_events_of_a_running_run_end_once_it_has_finished(api, helper):
 def test_events_of_an_unknown_run_is_not_found(api):
     with pytest.raises(NotFound, match="run 'nope' not found"), api.events(run_id="nope") as stream:
         next(stream)
+
+
+@pytest.fixture
+def approving(api):
+    """A run of `release` v1 waiting for its approval, with v2 stored beside it."""
+    return approving_release(api)
+
+
+def test_upgrade_moves_a_waiting_run_to_the_new_version_and_answers_the_transition(api, approving):
+    answer = api.runs.upgrade(approving["id"], 2, {"publish": "ship"})
+    assert (answer["run"]["workflow"]["version"], answer["transition"]["event"]) == (
+        2,
+        "(upgrade)",
+    )
+
+
+def test_upgrade_to_a_step_the_version_lacks_is_validation_failed(api, approving):
+    with pytest.raises(ValidationFailed, match="step 'publish' \\(for 'publish'\\) does not"):
+        api.runs.upgrade(approving["id"], 2, {"publish": "publish"})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 
 import pytest
 
@@ -18,30 +17,6 @@ from tests.support.polling import poll_until
 from tests.support.workflows import finished
 
 TIMEOUT = "timeout: 5s"
-
-
-class Gate:
-    """A task handler that blocks until the test opens the gate (or a minute passes)."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Semaphore(0)
-        self.opened = threading.Event()
-
-    def __call__(self, ctx) -> dict:
-        self.entered.release()
-        self.opened.wait(60)
-        return {"late": True}
-
-    def wait_entered(self) -> None:
-        assert self.entered.acquire(timeout=15), "the handler never started"
-
-
-@pytest.fixture
-def gate(tasks):
-    gate = Gate()
-    tasks.task("hang")(gate)
-    yield gate
-    gate.opened.set()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from opscore.runs import Failure, Outcome, RunState, StepRecord, StepStatus
-from opscore.runs.state import MAX_ATTEMPTS_KEPT
+from opscore.runs.paths import with_top_level
+from opscore.runs.state import MAX_ATTEMPTS_KEPT, Branch
 
 
 def test_a_record_is_frozen_so_it_changes_only_through_its_methods():
@@ -84,3 +85,22 @@ def test_only_an_active_step_is_pending():
     state = RunState({}).with_step("a", done.ended(2.0, Outcome.SUCCEEDED, output=None))
     assert state.pending("a") is None
     assert state.with_step("a", StepRecord.entered(state.step("a"))).pending("a") is not None
+
+
+def test_a_renamed_state_moves_its_steps_branches_and_error_and_its_json_follows():
+    record = StepRecord.entered(None)
+    state = (
+        RunState({})
+        .with_step("fan", record)
+        .with_step("fan/a/search", record)
+        .with_branch("fan/a", Branch("search"))
+        .failed(Failure("X", "no", "fan"))
+    )
+    state.to_json()  # made once, so the renamed state must not keep it
+    renamed = state.renamed(lambda path: with_top_level(path, "spread"))
+    assert (list(renamed.steps), list(renamed.branches)) == (
+        ["spread", "spread/a/search"],
+        ["spread/a"],
+    )
+    assert renamed.error == Failure("X", "no", "spread")
+    assert RunState.from_json(renamed.to_json()) == renamed

@@ -1,5 +1,6 @@
-"""Fixtures (a pytest plugin) for workflow runs: a manual clock, counted tasks, a core with
-workers on every backend, one-step workflows, and a flaky HTTP server."""
+"""Fixtures (a pytest plugin) for workflow runs: a manual clock, counted tasks, a task that
+hangs until the test lets it go, a core with workers on every backend, one-step workflows,
+and a flaky HTTP server."""
 
 from __future__ import annotations
 
@@ -93,6 +94,31 @@ def tasks(calls):
         return dict(ctx.params)
 
     return registry
+
+
+class Gate:
+    """A task handler that blocks until the test opens the gate (or a minute passes)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.opened = threading.Event()
+
+    def __call__(self, ctx) -> dict:
+        self.entered.release()
+        self.opened.wait(60)
+        return {"late": True}
+
+    def wait_entered(self) -> None:
+        assert self.entered.acquire(timeout=15), "the handler never started"
+
+
+@pytest.fixture
+def gate(tasks):
+    """The task type `hang`: its handler holds its worker until the test opens the gate."""
+    gate = Gate()
+    tasks.task("hang")(gate)
+    yield gate
+    gate.opened.set()
 
 
 @pytest.fixture

@@ -219,8 +219,10 @@ class AgentExplain(MethodView):
 
 @blp.route("/<id:agent_id>/upgrade")
 class AgentUpgrade(MethodView):
+    @idempotent
     @blp.arguments(UpgradeSchema)
     @blp.response(200, AgentEventResultSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @errors(blp, 404, *WITH_BODY)
     def post(self, body: dict, agent_id: str) -> Any:
         """Move an agent to a newer version of its machine
@@ -228,8 +230,11 @@ class AgentUpgrade(MethodView):
         Its state keeps its name unless `states` maps it to a new one; 422 with the reason
         (and nothing changed) when the version does not grow, is retired, or a mapped
         state does not exist in it. The move is in the agent's history as `(upgrade)`.
+        Safe to retry with `Idempotency-Key`.
         """
-        fired = core().agents.upgrade(agent_id, body["version"], body["states"])
+        fired = core().agents.upgrade(
+            agent_id, body["version"], body["states"], idempotency=idempotency_for(_fired)
+        )
         status, payload, headers = _fired(fired)
         return json_response(payload, status, headers)
 

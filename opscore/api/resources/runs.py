@@ -1,4 +1,5 @@
-"""`/v1/runs`: inspect, cancel and redrive runs; agents pick up and report their steps."""
+"""`/v1/runs`: inspect, cancel, redrive and upgrade runs; agents pick up and report their
+steps."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ...services.lifecycle import Fired
 from .. import presenters
 from ..http import core, json_response, offset_limit, text_response
 from ..idempotency import idempotency_for, idempotent
-from ..schemas import ExplanationSchema, HistoryQuerySchema, TransitionSchema
+from ..schemas import ExplanationSchema, HistoryQuerySchema, TransitionSchema, UpgradeSchema
 from ..smorest import Blueprint
 from ..workflow_schemas import (
     AgentTaskSchema,
@@ -29,7 +30,7 @@ blp = Blueprint(
     "runs",
     __name__,
     url_prefix="/v1",
-    description="Workflow runs: progress, history, cancel, redrive, agent steps.",
+    description="Workflow runs: progress, history, cancel, redrive, upgrade, agent steps.",
 )
 
 
@@ -164,6 +165,29 @@ class RunRedrive(MethodView):
         attempts, keeping the outputs of the steps that succeeded.
         """
         return changed_run(core().runs.redrive(run_id, idempotency=idempotency_for(_changed)))
+
+
+@blp.route("/runs/<id:run_id>/upgrade")
+class RunUpgrade(MethodView):
+    @idempotent
+    @blp.arguments(UpgradeSchema)
+    @blp.response(200, RunTransitionSchema, headers=ETAG)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @errors(blp, 404, 409, *WITH_BODY)
+    def post(self, body: dict, run_id: str) -> Any:
+        """Move a run none of whose steps runs to a newer version of its workflow
+
+        For a run whose step is queued, retrying, waiting or sleeping, or that has failed
+        (409 while a step runs or once it succeeded or was cancelled; a waiting or
+        sleeping step keeps its name). `states` maps the top-level steps the version
+        renamed; 422 with the reason (and nothing changed) when the version does not
+        grow, is retired, or a step the run needs is not in it. The move is in the run's
+        history as `(upgrade)`; its next steps come from the new version.
+        """
+        fired = core().runs.upgrade(
+            run_id, body["version"], body["states"], idempotency=idempotency_for(_changed)
+        )
+        return changed_run(fired)
 
 
 @blp.route("/runs/<id:run_id>/steps/<step:step>/complete")
