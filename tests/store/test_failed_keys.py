@@ -6,10 +6,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from opscore.clock import ManualClock
 from opscore.store.brake import NO_FAILURES, FailureWindow
-from tests.support.backends import another_store, close_store, make_store
+from opscore.store.memory.brake import MemoryFailedKeys
+from opscore.store.sql import brake
+from opscore.store.sql.schema import failed_keys
+from tests.support.backends import another_store, close_store, database_url, make_store
 
 WINDOW = 60.0
 
@@ -77,3 +81,30 @@ def test_concurrent_failures_through_two_stores_each_get_a_count_of_their_own(st
     with ThreadPoolExecutor(8) as pool:
         counts = list(pool.map(lambda n: fail((first, second)[n % 2], clock).failures, range(40)))
     assert sorted(counts) == list(range(1, 41))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request, tmp_path, clock):
+    store = make_store(database_url(request.param, tmp_path), clock)
+    yield store
+    close_store(store)
+
+
+def test_a_sql_store_sweeps_closed_windows_away_as_it_counts(sql_store, clock, monkeypatch):
+    monkeypatch.setattr(brake, "PURGE_EVERY", 2)
+    fail(sql_store, clock, "203.0.113.7")
+    clock.advance(WINDOW)
+    fail(sql_store, clock, "203.0.113.8")
+    with sql_store.engine.connect() as conn:
+        clients = conn.execute(select(failed_keys.c.client)).scalars().all()
+    assert clients == ["203.0.113.8"]
+
+
+def test_the_memory_store_keeps_the_clients_that_failed_last(clock):
+    counts = MemoryFailedKeys(clients=2)
+    for client in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        counts.fail(client, clock.now(), WINDOW)
+    counted = [
+        counts.window(c, clock.now(), WINDOW).failures for c in ("203.0.113.1", "203.0.113.3")
+    ]
+    assert counted == [0, 1]
