@@ -70,6 +70,15 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+def _networks(text: str) -> str:
+    for entry in _split(text):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an address or a network (CIDR)") from None
+    return text
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -107,6 +116,7 @@ class Settings:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     plugins: str = ""
+    trusted_proxies: str = ""  # addresses and networks whose X-Forwarded-For is believed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -145,6 +155,13 @@ class Settings:
         return _split(self.plugins)
 
     @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks `trusted_proxies` names (an address is a network of one)."""
+        return tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in _split(self.trusted_proxies)
+        )
+
+    @property
     def is_loopback(self) -> bool:
         """Whether the service listens only on this machine."""
         if self.host == "localhost":
@@ -172,4 +189,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "header_timeout": _positive_float,
     "body_timeout": _positive_float,
     "plugins": _module_names,
+    "trusted_proxies": _networks,
 }

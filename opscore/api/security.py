@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict, deque
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
 from ..apikeys import API_KEY_HEADER
+from ..clock import Clock
+from ..store.brake import FailedKeys
 from . import errors
+from .clients import client_address
 from .http import json_response
 
 ADMIN_ENDPOINTS = frozenset(
@@ -23,41 +25,34 @@ PAGE_POLICY = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 API_PREFIXES = ("/v1/", "/health", "/metrics", "/openapi.json")
+FORWARDED_FOR = "X-Forwarded-For"
 
 
+@dataclass(frozen=True)
 class FailureBrake:
-    """Counts failed authentications per client; past `limit` in `window` seconds, 429."""
+    """A brake on guessing keys: a client address with more than `limit` failed
+    authentications in a window of `window` seconds gets 429 for its failures until the
+    window closes. The failures are counted in the store, so every process counts the same
+    ones; a valid key is never braked.
+    """
 
-    def __init__(self, limit: int = 20, window: float = 60.0, clients: int = 10_000) -> None:
-        self.limit = limit
-        self.window = window
-        self.clients = clients
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
+    failures: FailedKeys
+    clock: Clock
+    limit: int = 20
+    window: float = 60.0
 
-    def blocked(self, client: str) -> int:
-        """Seconds the client must wait (0 when it may try)."""
-        with self._lock:
-            failures = self._recent(client)
-            if len(failures) < self.limit:
+    def refusal(self, client: str) -> int:
+        """Count a failed authentication of `client`: the seconds it must wait, or 0 (a 401).
+
+        A client already past the limit is not counted again: its refusals write nothing.
+        """
+        now = self.clock.now()
+        seen = self.failures.window(client, now, self.window)
+        if seen.failures < self.limit:
+            seen = self.failures.fail(client, now, self.window)
+            if seen.failures <= self.limit:
                 return 0
-            return max(1, int(failures[0] + self.window - time.monotonic()) + 1)
-
-    def failed(self, client: str) -> None:
-        """Record a failed authentication."""
-        with self._lock:
-            failures = self._recent(client)
-            failures.append(time.monotonic())
-            self._failures.move_to_end(client)
-            while len(self._failures) > self.clients:
-                self._failures.popitem(last=False)
-
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque(maxlen=self.limit))
-        horizon = time.monotonic() - self.window
-        while failures and failures[0] < horizon:
-            failures.popleft()
-        return failures
+        return max(1, math.ceil(seen.closes(self.window) - now))
 
 
 def presented_key() -> str | None:
@@ -85,23 +80,28 @@ def authenticate(public: frozenset[str]) -> Any:
     """
     if request.endpoint in public or request.url_rule is None:
         return None
-    brake: FailureBrake = current_app.extensions["opscore.brake"]
-    client = request.remote_addr or "unknown"
-    wait = brake.blocked(client)
-    if wait:
-        body = errors.error_body(429, "too many failed authentications; wait before retrying")
-        return json_response(body, 429, {"Retry-After": str(wait)})
     key = current_app.extensions["opscore.keys"].identify(presented_key())
     if key is None:
-        brake.failed(client)
-        body = errors.error_body(401, f"a valid {API_KEY_HEADER} header is required")
-        return json_response(body, 401, {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+        return refuse_key()
     scope = needed_scope()
     if not key.allows(scope):
         body = errors.error_body(403, f"this key's scope is {key.scope}; this needs {scope}")
         return json_response(body, 403)
     g.api_key_id = key.digest[:16]
     return None
+
+
+def refuse_key() -> Response:
+    """The answer to a failed authentication: 401, or 429 once its client is braked."""
+    brake: FailureBrake = current_app.extensions["opscore.brake"]
+    trusted = current_app.extensions["opscore.trusted_proxies"]
+    forwarded = request.headers.getlist(FORWARDED_FOR)
+    wait = brake.refusal(client_address(request.remote_addr, forwarded, trusted))
+    if wait:
+        body = errors.error_body(429, "too many failed authentications; wait before retrying")
+        return json_response(body, 429, {"Retry-After": str(wait)})
+    body = errors.error_body(401, f"a valid {API_KEY_HEADER} header is required")
+    return json_response(body, 401, {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
 
 
 def protect(response: Response) -> Response:
@@ -119,6 +119,8 @@ def protect(response: Response) -> Response:
 
 def init_app(app: Flask, public: frozenset[str]) -> None:
     """Register authentication (after the request id) and the response headers."""
-    app.extensions["opscore.brake"] = FailureBrake()
+    core, settings = app.extensions["opscore"], app.extensions["opscore.settings"]
+    app.extensions["opscore.brake"] = FailureBrake(core.store.failed_keys, core.clock)
+    app.extensions["opscore.trusted_proxies"] = settings.trusted_proxy_networks
     app.before_request(lambda: authenticate(public))
     app.after_request(protect)

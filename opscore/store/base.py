@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
+from .brake import FailedKeys
 from .definitions import DefinitionStore
 from .liveness import Heartbeats
 from .push import PushBook
@@ -26,6 +27,7 @@ class Store(Protocol):
     history_cap: int
     queue: WorkQueue
     heartbeats: Heartbeats
+    failed_keys: FailedKeys  # failed authentications per client (the API's brake)
     push: PushBook  # agents' push endpoints, task deliveries, webhook receipts
     definitions: DefinitionStore
 

@@ -17,6 +17,7 @@ os.chdir(Path(__file__).resolve().parent.parent.parent)  # the project: machines
 from bench import (  # noqa: E402
     check,
     engine,
+    front,
     inprocess,
     maps,
     postgres,
@@ -58,7 +59,7 @@ def machine() -> str:
     )
 
 
-SECTIONS = ("engine", "scale", "http", "workflows", "startup", "postgresql")
+SECTIONS = ("engine", "scale", "http", "serving", "workflows", "startup", "postgresql")
 
 
 def run(quick: bool, only: set[str]) -> list:
@@ -74,6 +75,8 @@ def run(quick: bool, only: set[str]) -> list:
             figures += web.measure(store, reps, seconds=3 if quick else 10)
         figures += inprocess.measure(reps, rounds=2 if quick else 4)
         figures += tasks.measure(reps, seconds=3 if quick else 10)
+    if "serving" in only:
+        figures += front.measure(reps, seconds=3 if quick else 10)
     if "workflows" in only:
         figures += workflows.measure(reps)
         figures += maps.measure(reps)

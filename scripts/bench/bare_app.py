@@ -1,5 +1,7 @@
 """The HTTP baseline: a bare Flask endpoint that parses the same JSON and answers a body of
-about the same size, with none of Ops-Core behind it. Served exactly as Ops-Core is."""
+about the same size, with none of Ops-Core behind it. Served with Ops-Core's processes and
+threads, on gunicorn's stock gthread worker (front.py measures Ops-Core's own worker against
+that one)."""
 
 from __future__ import annotations
 

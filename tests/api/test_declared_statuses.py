@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from opscore.api import create_app
-from opscore.api.security import FailureBrake
 from opscore.core import OpsCore
 from opscore.errors import StoreBusy
 from opscore.store import MemoryStore
 from tests.api.test_schemathesis import fresh_idempotency_key
+from tests.support.brake import NEVER, brake_at
 from tests.support.constants import API_KEY
 
 READ_KEY = "read-only-key"
@@ -111,7 +111,7 @@ def declared(operation) -> set[str]:
 
 
 def test_every_operation_that_needs_a_key_declares_and_answers_401_without_one(app, spec):
-    app.extensions["opscore.brake"] = FailureBrake(limit=10**9)  # 401s, not the brake's 429s
+    brake_at(app, NEVER)  # 401s, not the brake's 429s
     client = app.test_client()
     for path, method, operation in operations(spec):
         if operation.get("security") == []:
@@ -132,8 +132,7 @@ def test_every_write_declares_and_answers_403_to_a_read_key(core, spec):
 
 
 def test_every_operation_that_needs_a_key_declares_and_answers_429_once_braked(app, spec):
-    brake = app.extensions["opscore.brake"] = FailureBrake(limit=1)
-    brake.failed("127.0.0.1")
+    brake_at(app, 1).refusal("127.0.0.1")
     client = app.test_client()
     for path, method, operation in operations(spec):
         if operation.get("security") == []:
@@ -151,7 +150,7 @@ def store_schema(request, definitions, callbacks):
         {"api_keys": API_KEY, "log_level": "WARNING"},
         core=OpsCore(definitions, store, callbacks),
     )
-    app.extensions["opscore.brake"] = FailureBrake(limit=10**9)
+    brake_at(app, NEVER)
     return schemathesis.openapi.from_wsgi(
         "/openapi.json", app, config=SchemathesisConfig.from_dict({})
     )

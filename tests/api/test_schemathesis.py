@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 
 from opscore.api import create_app
-from opscore.api.security import FailureBrake
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry
 from opscore.store import MemoryStore
+from tests.support.brake import NEVER, brake_at
 from tests.support.constants import API_KEY, MACHINES, TEST_MACHINES
 
 EXAMPLES = int(os.environ.get("OPSCORE_SCHEMATHESIS_EXAMPLES", "25"))
@@ -64,7 +64,7 @@ def fresh_idempotency_key(case) -> None:
 @pytest.fixture
 def api_schema(app):
     # Schemathesis sends bad credentials on purpose, many times: do not brake it with 429s.
-    app.extensions["opscore.brake"] = FailureBrake(limit=10**9)
+    brake_at(app, NEVER)
     return schemathesis.openapi.from_wsgi("/openapi.json", app, config=CONFIG)
 
 
@@ -134,7 +134,7 @@ def test_sequences_of_linked_operations_conform_to_the_openapi_description(
         return OpsCore(linked_definitions, MemoryStore(history_cap=50), callbacks)
 
     app = create_app({"api_keys": API_KEY, "log_level": "WARNING"}, core=fresh_core())
-    app.extensions["opscore.brake"] = FailureBrake(limit=10**9)  # as in api_schema
+    brake_at(app, NEVER)  # as in api_schema
     api = schemathesis.openapi.from_wsgi("/openapi.json", app, config=CONFIG).exclude(path=STREAM)
 
     class LinkedCalls(api.as_state_machine()):

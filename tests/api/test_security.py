@@ -113,7 +113,6 @@ def test_repeated_failures_from_one_client_are_braked_with_429(scoped):
     braked = scoped.get("/v1/agents", headers={"X-API-Key": "guess"})
     assert braked.status_code == 429
     assert int(braked.headers["Retry-After"]) >= 1
-    assert scoped.get("/v1/agents", headers=as_("read")).status_code == 429
     assert scoped.get("/health").status_code == 200
 
 

@@ -51,6 +51,12 @@ def make_store(url: str, clock: Any, *, capacity: int = 1000, history_cap: int =
     return SqlStore(engine, history_cap=history_cap, clock=clock, queue_capacity=capacity)
 
 
+def another_store(url: str, store: Any, clock: Any) -> Any:
+    """A store over the same data as `store`, as another process has: the memory store
+    itself (its data lives in it), or a second SQL store on the same database."""
+    return store if url == "memory://" else SqlStore(connect(url), clock=clock)
+
+
 def close_store(store: Any) -> None:
     """Release a store's connections."""
     engine = getattr(store, "engine", None)

@@ -15,6 +15,7 @@ from ...model import Change, IdempotencyRecord, Instance, Page, Query, Transitio
 from ..definitions import MemoryDefinitionStore
 from ..work import WorkItem
 from .beats import MemoryHeartbeats
+from .brake import MemoryFailedKeys
 from .push import MemoryPushBook
 from .queue import MemoryWorkQueue
 
@@ -43,6 +44,7 @@ class MemoryStore:
         self._clock = clock or SystemClock()
         self.queue = queue or MemoryWorkQueue(clock=self._clock)
         self.heartbeats = MemoryHeartbeats()
+        self.failed_keys = MemoryFailedKeys()
         self.push = MemoryPushBook()
         self.definitions = MemoryDefinitionStore()
         self._instances: dict[str, dict[str, Instance]] = {}

@@ -121,6 +121,17 @@ heartbeats = Table(
     Index("ix_heartbeats_due", "due"),
 )
 
+# Failed authentications per client address (store/brake.py): how many in the window
+# opened at `opened`, so every process's brake counts the same failures.
+failed_keys = Table(
+    "failed_keys",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("opened", Float, nullable=False),
+    Index("ix_failed_keys_opened", "opened"),
+)
+
 # Push to agents (opscore/push): an agent's endpoint and signing secret, each task's
 # delivery, and the AgentKit webhook receipts that tell a replay from a new request.
 push_targets = Table(

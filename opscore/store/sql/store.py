@@ -26,6 +26,7 @@ from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, Rev
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
 from .beats import SqlHeartbeats
+from .brake import SqlFailedKeys
 from .definitions import SqlDefinitionStore
 from .engine import reading, write
 from .push import SqlPushBook
@@ -68,6 +69,7 @@ class SqlStore:
         self._fed = threading.Condition()
         self.queue = SqlWorkQueue(engine, queue_capacity, self._clock, lease)
         self.heartbeats = SqlHeartbeats(engine)
+        self.failed_keys = SqlFailedKeys(engine)
         self.push = SqlPushBook(engine)
         self._keep_key = _keep_key_statement(self.kind)
         self.definitions = SqlDefinitionStore(engine)
