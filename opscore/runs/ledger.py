@@ -99,11 +99,13 @@ class RunLedger:
                 upgrade=made.upgrade,
             )
 
-        fired = self.lifecycle.transact(KIND, run_id, plan, idempotency)
+        def committed(fired: Fired) -> None:
+            self._remember((fired.instance.id, fired.instance.revision), planned[0].state)
+
+        fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed)
         if fired is None:
             return None
         made = planned[0]
-        self._remember((fired.instance.id, fired.instance.revision), made.state)
         before = self.state(fired.previous)
         observe(fired, before, made.state, made.changed)
         record_spans(fired, before, made.state, made.changed, self.template)

@@ -186,8 +186,13 @@ class Lifecycle:
         instance_id: str,
         planner: Planner,
         idempotency: IdempotentRequest | None = None,
+        committed: Callable[[Fired], None] | None = None,
     ) -> Fired | None:
         """Read the instance, let `planner` decide, commit the plan atomically; None if no plan.
+
+        `committed` is called with what fired right after the commit, before the instance's
+        lock is released (the next writer in this process finds what it left, such as a
+        parsed state, in place).
 
         Writes to one instance are serialized by its lock here and by the store's
         revision check across processes; a lost race is retried a bounded number of
@@ -220,6 +225,8 @@ class Lifecycle:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
                         raise
                     continue
+                if committed is not None:
+                    committed(fired)
             for note in fired.notes:
                 self._log_note(fired.instance, note)
             if fired.record is not None:
