@@ -3,9 +3,10 @@
 A change of a run goes through `RunLedger.commit`: the lifecycle re-reads the run under
 its lock, a planner turns it (and its `RunState`) into a `RunPlan`, and the plan is
 committed with its history record, the work that follows and, when the run ends, its
-bound agent's event, in one step. States are
-parsed from JSON once per committed revision and kept in a small cache, so the hot path
-never parses its own writes again.
+bound agent's event, in one step. Parsed states are kept: the latest revision of each of
+the runs used last, however many commits of other runs come in between, and the
+revisions committed last, which a worker may still hold when another commits, so the hot
+path never parses its own writes again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .spans import record_spans
 from .state import RunState, RunStatus, StepStatus
 
 KIND = "run"
-CACHED_STATES = 4096
+CACHED_RUNS = 1024  # runs whose latest state is kept
+CACHED_STATES = 4096  # states of the revisions committed (or read) last
 
 RunPlanner = Callable[[Instance, RunState], RunPlan | None]
 
@@ -53,7 +55,8 @@ class RunLedger:
     def __init__(self, lifecycle: Lifecycle, agents: AgentService) -> None:
         self.lifecycle = lifecycle
         self.agents = agents
-        self._states: OrderedDict[tuple[str, int], RunState] = OrderedDict()
+        self._latest: OrderedDict[str, tuple[int, RunState]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, int], RunState] = OrderedDict()
         self._lock = Lock()
 
     def template(self, run: Instance) -> WorkflowTemplate:
@@ -66,12 +69,13 @@ class RunLedger:
 
     def state(self, run: Instance) -> RunState:
         """The run's typed state (parsed once per revision)."""
-        key = (run.id, run.revision)
         with self._lock:
-            state = self._states.get(key)
+            revision, state = self._latest.get(run.id, (None, None))
+            if revision != run.revision:
+                state = self._recent.get((run.id, run.revision))
         if state is None:
             state = RunState.from_json(run.context)
-            self._remember(key, state)
+            self._remember(run, state)
         return state
 
     def commit(
@@ -81,32 +85,32 @@ class RunLedger:
         idempotency: IdempotentRequest | None = None,
     ) -> Fired | None:
         """Let `planner` decide on the run as it is now and commit its plan (None: no plan)."""
-        planned: list[RunPlan] = []
+        planned: list[tuple[RunState, RunPlan]] = []
 
         def plan(run: Instance) -> Plan | None:
-            made = planner(run, self.state(run))
+            before = self.state(run)
+            made = planner(run, before)
             if made is None:
                 return None
-            planned[:] = [made]
+            planned[:] = [(before, made)]
             return Plan(
                 made.event,
                 made.data,
                 made.state.to_json(),
                 [*made.work, *self._tell_parent(made)],
                 notes=made.notes,
-                waiting_for=_waits(run, self.state(run), made),
+                waiting_for=_waits(run, before, made),
                 linked=[*made.linked, *self._released(run, made.ends)],
                 upgrade=made.upgrade,
             )
 
         def committed(fired: Fired) -> None:
-            self._remember((fired.instance.id, fired.instance.revision), planned[0].state)
+            self._remember(fired.instance, planned[0][1].state)
 
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed)
         if fired is None:
             return None
-        made = planned[0]
-        before = self.state(fired.previous)
+        before, made = planned[0]
         observe(fired, before, made.state, made.changed)
         record_spans(fired, before, made.state, made.changed, self.template)
         return self.settled(fired)
@@ -137,9 +141,17 @@ class RunLedger:
         }[ends]
         return (bound_event(run.id, run.agent_id, event),) if event else ()
 
-    def _remember(self, key: tuple[str, int], state: RunState) -> None:
+    def _remember(self, run: Instance, state: RunState) -> None:
+        """Keep `state` as the run's at its revision (its latest, unless a later one is)."""
+        key = (run.id, run.revision)
         with self._lock:
-            self._states[key] = state
-            self._states.move_to_end(key)
-            while len(self._states) > CACHED_STATES:
-                self._states.popitem(last=False)
+            self._recent[key] = state
+            self._recent.move_to_end(key)
+            while len(self._recent) > CACHED_STATES:
+                self._recent.popitem(last=False)
+            latest = self._latest.get(run.id)
+            if latest is None or latest[0] <= run.revision:
+                self._latest[run.id] = (run.revision, state)
+                self._latest.move_to_end(run.id)
+                while len(self._latest) > CACHED_RUNS:
+                    self._latest.popitem(last=False)

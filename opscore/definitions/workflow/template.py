@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -38,6 +39,7 @@ class StepKind(StrEnum):
 
 
 COMPOSITE = frozenset({StepKind.PARALLEL, StepKind.MAP})
+PATHS_KEPT = 4096  # step paths a template remembers the step of
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,20 @@ class WorkflowTemplate:
 
     def step(self, path: str) -> Step:
         """The step at `path` (`name`, `parallel_step/branch/name`, `map_step/3/name`, ...);
-        KeyError otherwise."""
+        KeyError otherwise. Found paths are remembered (a run looks its steps up on every
+        commit), up to PATHS_KEPT of them."""
+        found = self._paths.get(path)
+        if found is None:
+            found = self._find(path)
+            if len(self._paths) < PATHS_KEPT:
+                self._paths[path] = found
+        return found
+
+    @cached_property
+    def _paths(self) -> dict[str, Step]:
+        return {}
+
+    def _find(self, path: str) -> Step:
         segments = path.split(SEPARATOR)
         flow = self.flow
         step = flow.steps[segments[0]]

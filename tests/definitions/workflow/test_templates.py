@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from opscore.cli import main
 from opscore.definitions import load_file, load_text
+from opscore.definitions.workflow import template as template_module
 from opscore.tasks.builtin import builtin_tasks
 from tests.support.constants import MACHINES, ROOT, TEST_MACHINES
 
@@ -165,3 +166,33 @@ def test_the_branch_example_in_the_workflows_docs_loads(callbacks):
         assert result.problems == []
         kinds.append(result.definition.workflow.steps[name].kind)
     assert kinds == ["parallel", "map", "workflow"]
+
+
+MAPPED = """
+kind: workflow
+name: mapped
+version: 1
+start: each
+steps:
+  each:
+    map:
+      items: $.input.items
+      start: touch
+      steps:
+        touch: {task: noop, next: succeeded}
+    next: succeeded
+"""
+
+
+def test_step_paths_resolve_past_the_remembered_ones_and_unknown_ones_raise(callbacks, monkeypatch):
+    monkeypatch.setattr(template_module, "PATHS_KEPT", 1)
+    result = load_text(MAPPED, "mapped.yaml", callbacks, task_types=builtin_tasks())
+    workflow = result.definition.workflow
+
+    found = [workflow.step(f"each/{index}/touch") for index in (0, 1, 0, 1)]
+
+    assert [(step.name, step.task) for step in found] == [("touch", "noop")] * 4
+    with pytest.raises(KeyError):
+        workflow.step("each/0/nosuch")
+    with pytest.raises(KeyError):
+        workflow.step("each/0/nosuch")  # a failed lookup is not remembered as found
