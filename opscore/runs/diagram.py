@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..definitions.workflow.template import WorkflowTemplate
-from ..engine.flow_diagram import ITEM, draw, node_id
+from ..engine.flow_diagram import draw, node_id
 from ..model import Instance, TransitionRecord
-from .paths import SEPARATOR
+from .paths import SEPARATOR, pattern
 from .state import BranchStatus, RunState, StepRecord, StepStatus
 
 _RANK = {"default": 0, "previous": 1, "active": 2, "failed": 3}  # the style a map body shows
@@ -43,7 +43,7 @@ def draw_run(
         styles[failed] = "failed"
     for path, record in state.steps.items():
         if SEPARATOR in path:
-            sid = node_id(_pattern(path))
+            sid = node_id(pattern(path))
             style = _style(record)
             if _RANK[style] > _RANK[styles.get(sid, "default")]:
                 styles[sid] = style
@@ -64,13 +64,8 @@ def _labels(template: WorkflowTemplate, state: RunState) -> dict[str, str]:
             f"{counts[s]} {s}" for s in (BranchStatus.RUNNING, BranchStatus.FAILED) if counts[s]
         ]
         name = path.rsplit(SEPARATOR, 1)[-1]
-        labels[node_id(_pattern(path))] = f"{name}: {', '.join(parts)}"
+        labels[node_id(pattern(path))] = f"{name}: {', '.join(parts)}"
     return labels
-
-
-def _pattern(path: str) -> str:
-    """The path with each map item index written as `*` (the drawing shows one item flow)."""
-    return SEPARATOR.join(ITEM if part.isdigit() else part for part in path.split(SEPARATOR))
 
 
 def _style(record: StepRecord) -> str:

@@ -4,6 +4,8 @@ run's own top-level steps have the empty scope."""
 
 from __future__ import annotations
 
+from ..engine.flow_diagram import ITEM
+
 SEPARATOR = "/"
 ROOT = ""
 
@@ -38,3 +40,9 @@ def with_top_level(path: str, name: str) -> str:
 def under(path: str, ancestor: str) -> bool:
     """Whether `path` lies inside the step or scope `ancestor`."""
     return path.startswith(ancestor + SEPARATOR)
+
+
+def pattern(path: str) -> str:
+    """The path with each map item's index written as ITEM, the same for every item: one
+    node of a diagram, one label of a metric (branch names start with a letter)."""
+    return SEPARATOR.join(ITEM if part.isdigit() else part for part in path.split(SEPARATOR))
