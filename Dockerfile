@@ -3,7 +3,8 @@
 # `make docker` builds it.
 
 # Build stage: a wheel of the project, installed with its runtime dependencies and the
-# PostgreSQL driver into a virtual environment of its own (no pip in it).
+# PostgreSQL driver and OpenTelemetry (the `otel` extra) into a virtual environment of its
+# own (no pip in it).
 FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -13,7 +14,7 @@ COPY . .
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv --without-pip /opt/venv \
     && for wheel in /wheels/opscore-*.whl; do \
-         python -m pip --python /opt/venv/bin/python install "${wheel}[postgres]"; \
+         python -m pip --python /opt/venv/bin/python install "${wheel}[postgres,otel]"; \
        done
 
 # Runtime stage: only the virtual environment and the shipped machine definitions.

@@ -79,7 +79,7 @@ def _stages() -> tuple[Stage, Stage]:
 
 
 def _extras(build: Stage) -> str:
-    """The extras the build stage installs the wheel with: `"${wheel}[postgres]"`."""
+    """The extras the build stage installs the wheel with: `"${wheel}[postgres,otel]"`."""
     found = {m for run in build.all("RUN") for m in re.findall(r"\}\[([a-z][\w,-]*)\]", run.text)}
     assert len(found) == 1, f"expected one `[extras]` in the build stage's RUN, found {found}"
     return found.pop()

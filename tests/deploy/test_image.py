@@ -93,3 +93,12 @@ def test_image_logs_one_json_object_per_line_on_stdout_only(served):
     assert all({"time", "level", "message"} <= line.keys() for line in lines)
     assert any(line["message"].startswith("ready on http://0.0.0.0:") for line in lines)
     assert (logs / "stderr").read_text() == ""
+
+
+def test_image_switches_traces_on_when_otel_variables_ask_for_them(container):
+    switch_on = "from opscore.tracing import configure_tracing; print(configure_tracing())"
+
+    result = container.run(["python", "-c", switch_on], OTEL_TRACES_EXPORTER="console")
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True"
