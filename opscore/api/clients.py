@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"  # the peer of a connection without an address (a Unix socket)
+IPV6_PREFIX = 64  # one IPv6 client's share: a host picks any address in its /64 at will
 
 
 def client_address(peer: str | None, forwarded: Iterable[str], trusted: Sequence[Network]) -> str:
@@ -31,6 +32,15 @@ def client_address(peer: str | None, forwarded: Iterable[str], trusted: Sequence
             break
         nearest = hop
     return str(nearest)
+
+
+def brake_key(client: str) -> str:
+    """What the failed-key brake counts for `client` (an answer of `client_address`): an
+    IPv4 address itself, an IPv6 address its /64, so rotating through it frees no one."""
+    address = _address(client)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+    return client
 
 
 def _address(text: str | None) -> Address | None:

@@ -12,7 +12,7 @@ from ..apikeys import API_KEY_HEADER
 from ..clock import Clock
 from ..store.brake import FailedKeys
 from . import errors
-from .clients import client_address
+from .clients import brake_key, client_address
 from .http import json_response
 
 ADMIN_ENDPOINTS = frozenset(
@@ -96,7 +96,8 @@ def refuse_key() -> Response:
     brake: FailureBrake = current_app.extensions["opscore.brake"]
     trusted = current_app.extensions["opscore.trusted_proxies"]
     forwarded = request.headers.getlist(FORWARDED_FOR)
-    wait = brake.refusal(client_address(request.remote_addr, forwarded, trusted))
+    client = client_address(request.remote_addr, forwarded, trusted)
+    wait = brake.refusal(brake_key(client))
     if wait:
         body = errors.error_body(429, "too many failed authentications; wait before retrying")
         return json_response(body, 429, {"Retry-After": str(wait)})

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from opscore.api.clients import UNKNOWN, client_address
+from opscore.api.clients import UNKNOWN, brake_key, client_address
 from opscore.config import ConfigError, Settings
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32"))
@@ -56,3 +56,17 @@ def test_a_trusted_proxy_that_is_no_address_is_refused_naming_the_variable():
         "OPSCORE_TRUSTED_PROXIES='10.0.0.0/8,proxy.internal': "
         "'proxy.internal' is not an address or a network (CIDR)"
     )
+
+
+@pytest.mark.parametrize(
+    ("client", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2::7", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same client
+        ("2001:db8:1:3::7", "2001:db8:1:3::/64"),  # the next /64: another client
+        (UNKNOWN, UNKNOWN),
+    ],
+)
+def test_the_brake_counts_an_ipv4_client_by_address_and_an_ipv6_one_by_its_64(client, key):
+    assert brake_key(client) == key

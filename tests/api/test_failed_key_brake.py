@@ -138,3 +138,15 @@ def status(url: str, headers: dict[str, str]) -> int:
     except urllib.error.HTTPError as refused:
         refused.close()
         return refused.code
+
+
+def test_an_ipv6_client_rotating_through_its_64_stays_braked_and_the_next_64_does_not(two_apps):
+    first, _ = two_apps
+    statuses = [
+        get(two_apps[n % 2], WRONG, peer=f"2001:db8:1:2::{n + 1:x}").status_code
+        for n in range(LIMIT)
+    ]
+
+    assert set(statuses) == {401}
+    assert get(first, WRONG, peer="2001:db8:1:2:abcd::1").status_code == 429
+    assert get(first, WRONG, peer="2001:db8:1:3::1").status_code == 401
