@@ -7,6 +7,7 @@ in time raises), never by timing the server.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -118,6 +119,7 @@ HEAD = f"POST /v1/agents HTTP/1.1\r\nHost: t\r\nX-API-Key: {KEY}\r\n".encode()
         (b"GET /health HTTP/1.1\r\nHost: t\r\nX-A: " + b"a" * 9000 + b"\r\n\r\n", 431, None),
         (b"GARBAGE\r\n\r\n", 400, None),
         (b"GET /health HTTP/9.9\r\nHost: t\r\n\r\n", 400, None),
+        (HEAD + b"Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n", 501, None),
     ],
     ids=[
         "bad-chunk-size",
@@ -128,6 +130,7 @@ HEAD = f"POST /v1/agents HTTP/1.1\r\nHost: t\r\nX-API-Key: {KEY}\r\n".encode()
         "header-too-long",
         "bad-request-line",
         "bad-version",
+        "unsupported-transfer-coding",
     ],
 )
 def test_malformed_requests_are_answered_in_the_json_error_shape(port, raw, status, message):
@@ -136,6 +139,17 @@ def test_malformed_requests_are_answered_in_the_json_error_shape(port, raw, stat
     assert set(body) == {"code", "status", "message"}
     if message is not None:
         assert body["message"] == message
+
+
+def test_a_gzip_transfer_coded_body_is_refused_unread_and_creates_nothing(port):
+    coded = gzip.compress(b'{"name": "zipped"}')
+    chunked = f"{len(coded):x}\r\n".encode() + coded + b"\r\n0\r\n\r\n"
+    raw = HEAD + b"Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+
+    code, body = status_and_json(exchange(port, raw + chunked))
+
+    assert (code, body["message"]) == (422, "request body is not UTF-8")
+    assert status_and_json(exchange(port, get("/v1/agents", key=True))) == (200, [])
 
 
 @pytest.mark.parametrize(
