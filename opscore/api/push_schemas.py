@@ -34,7 +34,6 @@ def endpoint_field(**kwargs) -> fields.String:
 class RegisteredAgentSchema(AgentSchema):
     """An agent just registered; with an endpoint, its push secret, shown only here."""
 
-    endpoint = fields.String(metadata={"description": "Only when the agent gave one."})
     push_secret = fields.String(
         metadata={
             "description": "Only when the agent gave an endpoint, and only in this answer: "

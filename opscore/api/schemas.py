@@ -238,6 +238,12 @@ class AgentSchema(Schema):
             "description": "Its latest heartbeat (a task claim or heartbeat counts); null if none.",
         },
     )
+    endpoint = fields.String(
+        metadata={
+            "description": "Where its tasks are pushed (docs/push.md), when it gave an "
+            "endpoint: in the answers of registering and of getting this one agent."
+        }
+    )
 
 
 class HeartbeatSchema(Schema):

@@ -95,6 +95,11 @@ class PushService:
         """Whether the agent's tasks are pushed to it."""
         return self.book.target(agent_id) is not None
 
+    def endpoint_of(self, agent_id: str) -> str | None:
+        """Where the agent's tasks are pushed (None: it pulls them)."""
+        target = self.book.target(agent_id)
+        return target.endpoint if target is not None else None
+
     # ---- delivering ------------------------------------------------------------------------
 
     def deliveries(self, status: DeliveryStatus | None = None, limit: int = 100) -> list[Delivery]:

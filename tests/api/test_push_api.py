@@ -48,6 +48,22 @@ def test_registering_with_an_endpoint_answers_its_push_secret_once(client, core)
     assert secret not in listed.get_data(as_text=True)
 
 
+def test_getting_a_pushing_agent_shows_its_endpoint_and_a_pulling_one_none(client):
+    register(client, id="pushed", endpoint=ENDPOINT)
+    register(client, id="pulls")
+
+    assert client.get("/v1/agents/pushed", headers=AUTH).json["endpoint"] == ENDPOINT
+    assert "endpoint" not in client.get("/v1/agents/pulls", headers=AUTH).json
+
+
+def test_a_deleted_agent_registered_again_without_an_endpoint_shows_none(client):
+    register(client, id="again", endpoint=ENDPOINT)
+    assert client.delete("/v1/agents/again", headers=AUTH).status_code == 204
+    register(client, id="again")
+
+    assert "endpoint" not in client.get("/v1/agents/again", headers=AUTH).json
+
+
 def test_each_agent_gets_its_own_secret(client):
     first = register(client, id="p1", endpoint=ENDPOINT).json["push_secret"]
     second = register(client, id="p2", endpoint=ENDPOINT).json["push_secret"]

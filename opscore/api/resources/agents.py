@@ -152,7 +152,11 @@ class Agent(MethodView):
         agent = core().agents.get(agent_id)
         if agent.etag.strip('"') in request.if_none_match:
             return json_response(None, 304, {"ETag": agent.etag})
-        return json_response(present(agent), 200, {"ETag": agent.etag})
+        shown = present(agent)
+        endpoint = core().push.endpoint_of(agent.id)
+        if endpoint is not None:
+            shown["endpoint"] = endpoint
+        return json_response(shown, 200, {"ETag": agent.etag})
 
     @blp.response(204)
     @errors(blp, 404)
