@@ -1,4 +1,5 @@
-"""Per-request context: a request id bound to every log line, one access log line, metrics."""
+"""Per-request context: a request id bound to every log line, one access log line (with the
+client's address as the failed-key brake sees it), metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Flask, Response, g, request
 
 from .. import metrics
 from ..logs import info_fields, request_id
+from .security import requesting_client
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -43,6 +45,7 @@ def finish_request(response: Response) -> Response:
             "route": route,
             "status": status,
             "duration_ms": duration_ms,
+            "client": requesting_client(),
         },
     )
     return response

@@ -91,13 +91,17 @@ def authenticate(public: frozenset[str]) -> Any:
     return None
 
 
+def requesting_client() -> str:
+    """The address of the client of this request, seen through the trusted proxies."""
+    trusted = current_app.extensions.get("opscore.trusted_proxies", ())
+    forwarded = request.headers.getlist(FORWARDED_FOR)
+    return client_address(request.remote_addr, forwarded, trusted)
+
+
 def refuse_key() -> Response:
     """The answer to a failed authentication: 401, or 429 once its client is braked."""
     brake: FailureBrake = current_app.extensions["opscore.brake"]
-    trusted = current_app.extensions["opscore.trusted_proxies"]
-    forwarded = request.headers.getlist(FORWARDED_FOR)
-    client = client_address(request.remote_addr, forwarded, trusted)
-    wait = brake.refusal(brake_key(client))
+    wait = brake.refusal(brake_key(requesting_client()))
     if wait:
         body = errors.error_body(429, "too many failed authentications; wait before retrying")
         return json_response(body, 429, {"Retry-After": str(wait)})

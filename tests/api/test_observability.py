@@ -8,8 +8,9 @@ import re
 
 import pytest
 
+from opscore.api import create_app
 from opscore.logs import configure_logging
-from tests.support.constants import AUTH
+from tests.support.constants import API_KEY, AUTH
 
 
 @pytest.fixture
@@ -18,6 +19,32 @@ def logs():
     configure_logging("INFO", "json", stream=buffer)
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     configure_logging("WARNING", "text", stream=io.StringIO())
+
+
+@pytest.fixture
+def proxied_client(core):
+    settings = {"api_keys": API_KEY, "log_level": "WARNING", "trusted_proxies": "10.0.0.0/8"}
+    return create_app(settings, core=core).test_client()
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "shown"),
+    [
+        ("203.0.113.7", "198.51.100.1", "203.0.113.7"),  # no trusted proxy: the peer
+        ("10.0.0.5", "198.51.100.1", "198.51.100.1"),  # through a trusted proxy: its client
+    ],
+)
+def test_the_access_line_names_the_client_as_the_brake_sees_it(
+    proxied_client, logs, peer, forwarded, shown
+):
+    proxied_client.get(
+        "/v1/agents",
+        headers={**AUTH, "X-Forwarded-For": forwarded},
+        environ_base={"REMOTE_ADDR": peer},
+    )
+
+    [access] = [line for line in logs() if line.get("route") == "/v1/agents"]
+    assert access["client"] == shown
 
 
 def test_a_sane_incoming_request_id_is_kept_and_echoed(client):
