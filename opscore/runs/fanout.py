@@ -190,6 +190,8 @@ class FanOut:
         record = plan.state.steps[path]
         limit = step.max_concurrency or MAX_CONCURRENCY
         starting = record.todo[: max(0, limit - record.running)]
+        if not starting:
+            return  # all started, or as many running as the limit lets
         plan.step(path, record.started_items(len(starting)))
         for index in starting:
             self._start_branch(run, plan, join(path, str(index)), step.body.start)
