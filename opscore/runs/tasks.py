@@ -23,6 +23,7 @@ from ..definitions.workflow.retry import HEARTBEAT_TIMEOUT
 from ..definitions.workflow.template import Step
 from ..errors import AgentEnded, InvalidRequest, LeaseLost, NotFound, TaskNotFound
 from ..model import Instance, Query
+from ..services.idempotency import IdempotentRequest
 from ..services.lifecycle import Fired, LinkedEvent
 from ..services.validation import check_json
 from ..store.work import WorkItem, WorkKind
@@ -106,9 +107,12 @@ class TaskService:
 
     # ---- claiming --------------------------------------------------------------------------
 
-    def claim(self, agent_id: str, wait: float = 0.0) -> tuple[Task, str] | None:
+    def claim(
+        self, agent_id: str, wait: float = 0.0, idempotency: IdempotentRequest | None = None
+    ) -> tuple[Task, str] | None:
         """A task the agent may take, held with a fresh lease (and its token), or None after
-        `wait` seconds (at most MAX_WAIT) when none came."""
+        `wait` seconds (at most MAX_WAIT) when none came. With `idempotency`, the claim's
+        answer (rendered from the (task, token) pair) is kept in the claim's own commit."""
         agent = self.runs.agents.get(agent_id)
         if self.runs.lifecycle.is_final(agent):
             raise AgentEnded(agent_id, agent.state)
@@ -118,24 +122,28 @@ class TaskService:
         store = self.runs.lifecycle.store
         while True:
             newest = store.feed_bounds()[1]
-            claimed = self._claim_once(agent, keys)
+            claimed = self._claim_once(agent, keys, idempotency)
             left = deadline - time.monotonic()
             if claimed is not None or left <= 0:
                 return claimed
             store.wait_for_feed(newest, min(left, 1.0))  # any commit may have offered a task
 
-    def _claim_once(self, agent: Instance, keys: list[str]) -> tuple[Task, str] | None:
+    def _claim_once(
+        self, agent: Instance, keys: list[str], idempotency: IdempotentRequest | None
+    ) -> tuple[Task, str] | None:
         for key in keys:
             for run in self.runs.list(Query(waiting_for=key, limit=CANDIDATES)).items:
-                claimed = self._claim_in(run.id, agent)
+                claimed = self._claim_in(run.id, agent, idempotency)
                 if claimed is not None:
                     return claimed
         return None
 
-    def _claim_in(self, run_id: str, agent: Instance) -> tuple[Task, str] | None:
+    def _claim_in(
+        self, run_id: str, agent: Instance, idempotency: IdempotentRequest | None
+    ) -> tuple[Task, str] | None:
         allowed = set(self.runs.agents.allowed_events(agent))
         token = secrets.token_urlsafe(24)
-        taken: list[str] = []
+        taken: list[tuple[str, StepRecord]] = []
 
         def plan(run: Instance, state: RunState) -> RunPlan | None:
             template = self.ledger.template(run)
@@ -143,16 +151,21 @@ class TaskService:
                 step = template.step(path)
                 event = step.agent_events.get("claim") if record.capability else None
                 if _claimable(record, agent) and (event is None or event in allowed):
-                    taken[:] = [path]
-                    return self._claimed(run, state, path, step, agent.id, token, event)
+                    made = self._claimed(run, state, path, step, agent.id, token, event)
+                    taken[:] = [(path, made.state.steps[path])]
+                    return made
             return None
 
-        fired = self.ledger.commit(run_id, plan)
-        if fired is None:
-            return None
-        path = taken[0]
-        record = self.ledger.state(fired.instance).steps[path]
-        return Task(record.task, fired.instance, path, record), token
+        def claimed(run: Instance) -> tuple[Task, str]:
+            path, record = taken[0]
+            return Task(record.task, run, path, record), token
+
+        def render(fired: Fired) -> Any:
+            return idempotency.render(claimed(fired.instance))
+
+        kept = replace(idempotency, render=render) if idempotency is not None else None
+        fired = self.ledger.commit(run_id, plan, kept)
+        return None if fired is None else claimed(fired.instance)
 
     def _claimed(
         self,

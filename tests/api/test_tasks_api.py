@@ -69,6 +69,36 @@ def test_a_claim_with_nothing_to_take_is_204(client, routed):
     assert claim(client).status_code == 204
 
 
+def keyed_claim(client, key, agent="sum-1"):
+    headers = {**AUTH, "Idempotency-Key": key}
+    return client.post("/v1/tasks/claim", json={"agent_id": agent, "wait": 0}, headers=headers)
+
+
+def test_a_claim_retried_with_its_idempotency_key_answers_the_task_it_took(client, routed):
+    first = keyed_claim(client, "claim-1")
+    again = keyed_claim(client, "claim-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json == first.json  # the same task, with the same lease token
+    assert client.get(f"/v1/tasks/{first.json['id']}", headers=AUTH).json["state"] == "working"
+
+
+def test_a_claim_that_found_nothing_keeps_nothing_for_its_key(client, routed):
+    body = {"id": "sum-2", "capabilities": ["summarize"]}
+    assert client.post("/v1/agents", json=body, headers=AUTH).status_code == 201
+    assert claim(client).status_code == 200  # sum-1 takes the only task
+
+    assert keyed_claim(client, "later", agent="sum-2").status_code == 204
+    client.post("/v1/workflows/routed/runs", json={"input": {"doc": "y"}}, headers=AUTH)
+    poll_until(
+        lambda: client.get("/v1/tasks?capability=summarize&state=submitted", headers=AUTH).json
+    )
+
+    taken = keyed_claim(client, "later", agent="sum-2")
+    assert taken.status_code == 200
+    assert taken.json["params"] == {"doc": "y"}
+
+
 def test_complete_with_the_token_settles_the_step_and_frees_the_agent(client, routed):
     task = claim(client).json
     path = f"/v1/tasks/{task['id']}/complete"

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from ...runs import Task
 from .. import presenters
 from ..http import core, json_response, page_of
+from ..idempotency import idempotency_for, idempotent
 from ..smorest import Blueprint
 from ..task_schemas import (
     ClaimedTaskSchema,
@@ -52,6 +53,7 @@ class Tasks(MethodView):
 
 @blp.route("/claim")
 class TaskClaim(MethodView):
+    @idempotent
     @blp.arguments(ClaimSchema)
     @blp.response(200, ClaimedTaskSchema)
     @blp.alt_response(204, description="No task came within `wait` seconds.")
@@ -61,13 +63,15 @@ class TaskClaim(MethodView):
 
         Waits up to `wait` seconds for one. Two agents claiming at once never get the same
         task. The claiming agent's machine moves with the claim (its `claim` event, by
-        default `activate`), in the same commit; 409 when the agent has ended.
+        default `activate`), in the same commit; 409 when the agent has ended. With an
+        `Idempotency-Key`, a retried claim answers the task (and lease token) the first one
+        took instead of taking another; a claim that found none keeps nothing.
         """
-        claimed = core().agent_tasks.claim(body["agent_id"], body["wait"])
+        idempotency = idempotency_for(lambda claimed: (200, presenters.task(*claimed), {}))
+        claimed = core().agent_tasks.claim(body["agent_id"], body["wait"], idempotency)
         if claimed is None:
             return json_response(None, 204)
-        task, token = claimed
-        return json_response(presenters.task(task, token))
+        return json_response(presenters.task(*claimed))
 
 
 @blp.route("/<id:task_id>")
