@@ -93,7 +93,7 @@ def authenticate(public: frozenset[str]) -> Any:
 
 def requesting_client() -> str:
     """The address of the client of this request, seen through the trusted proxies."""
-    trusted = current_app.extensions.get("opscore.trusted_proxies", ())
+    trusted = current_app.extensions["opscore.trusted_proxies"]
     forwarded = request.headers.getlist(FORWARDED_FOR)
     return client_address(request.remote_addr, forwarded, trusted)
 
