@@ -3,6 +3,8 @@ number of its items (its path with `*` for the item)."""
 
 from __future__ import annotations
 
+import re
+
 from prometheus_client import REGISTRY
 
 from tests.support.branch_templates import EACH
@@ -37,4 +39,6 @@ def test_the_items_of_a_map_share_one_duration_series_per_step(workflow_core, ad
     poll_until(lambda: _count("each_doc/*/summarize") >= before + 5, what="5 items counted")
 
     assert _count("each_doc/*/summarize") == before + 5
-    assert _steps_labelled() == {"each_doc/*/summarize", "each_doc"}
+    labelled = _steps_labelled()  # other tests' runs of an `each` workflow count here too
+    assert "each_doc/*/summarize" in labelled
+    assert not [step for step in labelled if re.search(r"/\d+(/|$)", step)]
