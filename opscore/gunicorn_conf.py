@@ -25,7 +25,7 @@ from loguru import logger as _logger
 
 from opscore.config import Settings
 from opscore.logs import InterceptHandler
-from opscore.startup import refuse_to_start_on_bad_setup
+from opscore.startup import refuse_to_start_on_bad_setup, tune_garbage_collector
 
 with refuse_to_start_on_bad_setup():
     _settings = Settings.from_env()
@@ -65,6 +65,12 @@ def _remove_metrics_folder(folder: str, owner_pid: int) -> None:
 
 if _settings.web_processes > 1:
     share_metrics_between_processes()
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """In the master, with the app loaded: freeze what it made and set the collector, which
+    each worker process keeps (see `tune_garbage_collector`)."""
+    tune_garbage_collector(_settings.gc_thresholds)
 
 
 def post_fork(server: Any, worker: Any) -> None:

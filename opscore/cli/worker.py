@@ -9,7 +9,7 @@ import click
 from loguru import logger
 
 from ..config import ConfigError, Settings
-from ..startup import refuse_to_start_on_bad_setup
+from ..startup import refuse_to_start_on_bad_setup, tune_garbage_collector
 
 
 @click.command()
@@ -30,6 +30,7 @@ def worker(workers: int | None) -> None:
         configure_logging(settings.log_level, settings.log_format)
         configure_tracing()
         core = OpsCore.from_settings(settings)
+    tune_garbage_collector(settings.gc_thresholds)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

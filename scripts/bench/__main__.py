@@ -29,6 +29,8 @@ from bench import (  # noqa: E402
     workflows,
 )
 from bench.results import table  # noqa: E402
+from opscore.config import Settings  # noqa: E402
+from opscore.startup import tune_garbage_collector  # noqa: E402
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 REPORT = Path("docs/benchmarks.md")
@@ -117,6 +119,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     command = "make bench-quick" if args.quick else "make bench"
+    # The in-process rows (and their baselines) run with the collector the service sets.
+    tune_garbage_collector(Settings.from_env().gc_thresholds)
     begin = time.perf_counter()
     figures = run(args.quick, set(args.only.split(",")))
     profile_text = ""

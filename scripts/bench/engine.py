@@ -78,7 +78,7 @@ def measure(repetitions: int, rounds: int) -> list[Figure]:
         ours,
         "bare transitions",
         bare,
-        "at least 0.40 of bare",
+        "at least 0.45 of bare",
     )
-    figure.met = figure.ratio >= 0.40
+    figure.met = figure.ratio >= 0.45
     return [figure]

@@ -37,6 +37,8 @@ def default_text(value: object) -> str:
         return "(empty)"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(str(part) for part in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
