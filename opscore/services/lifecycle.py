@@ -209,7 +209,8 @@ class Lifecycle:
                 if plan is None:
                     return None
                 fired = self._apply(previous, plan)
-                fired.linked = self._linked(plan.linked)
+                if plan.linked:
+                    fired.linked = self._linked(plan.linked)
                 kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
                 try:
                     self.store.commit(
@@ -219,7 +220,7 @@ class Lifecycle:
                         kept,
                         plan.work,
                         fired.notes,
-                        _changes(fired.linked),
+                        _changes(fired.linked) if fired.linked else (),
                     )
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
@@ -242,7 +243,7 @@ class Lifecycle:
             if plan.context is None
             else previous.evolve(context=plan.context, waiting_for=plan.waiting_for)
         )
-        notes = tuple(_note(base, note, now) for note in plan.notes)
+        notes = tuple(_note(base, note, now) for note in plan.notes) if plan.notes else ()
         if plan.upgrade is not None:
             instance, record = _upgraded(base, *plan.upgrade, now)
             return Fired(previous, instance, record, notes)

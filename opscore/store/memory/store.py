@@ -124,9 +124,10 @@ class MemoryStore:
             self._check_revision(instance, expected_revision)
             for change in also:
                 self._check_revision(change.instance, change.expected_revision)
-            if idempotency is not None and self._live_idempotency(idempotency.key):
-                raise IdempotencyKeyTaken(idempotency.key)
-            self._keep_idempotency(idempotency)
+            if idempotency is not None:
+                if self._live_idempotency(idempotency.key):
+                    raise IdempotencyKeyTaken(idempotency.key)
+                self._keep_idempotency(idempotency)
             self._write(instance, record)
             for change in also:
                 self._write(change.instance, change.record)
@@ -135,7 +136,8 @@ class MemoryStore:
                 self._feed.append(note)
             if work:
                 self.queue.offer(work)
-        self._wake_followers(record is not None or bool(notes) or bool(also))
+        if self._following:
+            self._wake_followers(record is not None or bool(notes) or bool(also))
         return record
 
     def _check_revision(self, instance: Instance, expected: int) -> None:
