@@ -38,7 +38,7 @@ class SqlHeartbeats:
         ids = list(agent_ids)
         if not ids:
             return {}
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             rows = conn.execute(select(heartbeats).where(heartbeats.c.agent_id.in_(ids)))
             return {row.agent_id: _beat(row) for row in rows}
 

@@ -25,6 +25,7 @@ from ...config import (
 from ...errors import NOT_FOUND_BY_KIND, AlreadyExists, IdempotencyKeyTaken, RevisionConflict
 from ...model import Change, IdempotencyRecord, Instance, Page, Query, TransitionRecord
 from ..work import WorkItem
+from . import onetrip
 from .beats import SqlHeartbeats
 from .brake import SqlFailedKeys
 from .definitions import SqlDefinitionStore
@@ -73,6 +74,7 @@ class SqlStore:
         self.push = SqlPushBook(engine)
         self._keep_key = _keep_key_statement(self.kind)
         self.definitions = SqlDefinitionStore(engine)
+        self._one_trip = onetrip.applies(engine)
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -199,6 +201,10 @@ class SqlStore:
         changes += [self._prepared(change) for change in also]
         kept = self._idempotency_row(idempotency)
         noted = [(note, _transition_row(note)) for note in notes]
+        if self._one_trip and record is not None and not (also or kept or noted or work):
+            self._write_one_trip(*changes[0])
+            self._wake_followers()
+            return record
 
         def change(conn: Connection) -> None:
             for prepared in changes:
@@ -249,6 +255,19 @@ class SqlStore:
         if appended is not None:
             record, row = appended
             record.gid = self._append(conn, record, row)
+
+    def _write_one_trip(
+        self, change: Change, values: dict[str, Any], appended: tuple[TransitionRecord, Any]
+    ) -> None:
+        """`_replace` of one change with its record, as one statement (`onetrip`)."""
+        record, row = appended
+        seq = record.seq or 0
+        trim_to = seq - self.history_cap if seq > self.history_cap else 0
+        with onetrip.autocommit(self.engine) as conn:
+            gid = onetrip.write(conn, values, row, trim_to)
+            if gid is None:
+                self._missing_or_conflict(conn, change.instance, change.expected_revision)
+        record.gid = gid
 
     def _wake_followers(self) -> None:
         with self._fed:

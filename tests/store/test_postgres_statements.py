@@ -1,0 +1,116 @@
+"""The round trips one event costs on PostgreSQL: a read and a write that each commit on
+their own (no BEGIN, COMMIT or ROLLBACK), and pooled connections pinged only after a rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from opscore.clock import ManualClock
+from opscore.core import OpsCore
+from opscore.services.idempotency import IdempotentRequest
+from opscore.store.sql.engine import normalize_url, ping_when_idle
+from tests.support.backends import close_store, database_url, make_store
+
+OWN = TransactionStatus.IDLE  # after the statement no transaction is open: it committed
+OPEN = TransactionStatus.INTRANS  # a transaction is open: BEGIN went first, COMMIT follows
+
+
+@pytest.fixture
+def url(tmp_path):
+    return database_url("postgresql", tmp_path)
+
+
+@pytest.fixture
+def core(url, definitions, callbacks):
+    clock = ManualClock()
+    store = make_store(url, clock)
+    core = OpsCore(definitions, store, callbacks, clock=clock)
+    core.agents.register(agent_id="a1")
+    yield core
+    close_store(store)
+
+
+@pytest.fixture
+def statements(core) -> list[tuple[str, TransactionStatus]]:
+    """Each statement's first word, and whether a transaction was open after it."""
+    seen: list[tuple[str, TransactionStatus]] = []
+
+    @event.listens_for(core.store.engine, "after_cursor_execute")
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        status = conn.connection.dbapi_connection.info.transaction_status
+        seen.append((statement.split()[0].upper(), status))
+
+    return seen
+
+
+def test_an_event_is_one_read_and_one_statement_writing_both_rows(core, statements):
+    core.agents.fire_event("a1", "activate")
+    assert statements == [("SELECT", OWN), ("WITH", OWN)]
+    assert [r.event for r in core.agents.history("a1").items] == ["activate"]
+
+
+def test_an_event_with_an_idempotency_key_is_written_in_one_transaction(core, statements):
+    kept = IdempotentRequest("k1", "fp", lambda fired: (200, {"ok": True}, {}))
+    core.agents.fire_event("a1", "activate", idempotency=kept)
+    assert statements == [("SELECT", OWN), ("UPDATE", OPEN), ("INSERT", OPEN), ("INSERT", OPEN)]
+    assert core.store.get_idempotency("k1").body == {"ok": True}
+
+
+def test_reading_heartbeats_is_one_statement_outside_a_transaction(core, statements):
+    core.agents.liveness.seen(["a1"])
+    assert statements == [("SELECT", OWN)]
+
+
+@pytest.fixture
+def pinged(url):
+    """An engine of one pooled connection, pinged after 10 s of rest on a clock the test
+    moves; its `pings` list counts the pings."""
+    engine = create_engine(normalize_url(url), pool_size=1, max_overflow=0)
+    now = [0.0]
+    ping_when_idle(engine, 10.0, clock=lambda: now[0])
+    engine.pings = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda conn: engine.pings.append(1) or ping(conn)
+    engine.now = now
+    yield engine
+    engine.dispose()
+
+
+def _backend(engine: Any) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+
+def _terminate(url: str, pid: int) -> None:
+    other = create_engine(normalize_url(url))
+    with other.connect() as conn:  # waits up to 5 s for the backend to be gone
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)}, 5000)")
+    other.dispose()
+
+
+def test_a_connection_used_again_at_once_is_not_pinged(pinged):
+    first = _backend(pinged)
+    pinged.now[0] = 9.0
+    assert _backend(pinged) == first
+    assert pinged.pings == []
+
+
+def test_a_connection_that_rested_and_died_is_replaced_before_use(pinged, url):
+    dead = _backend(pinged)
+    _terminate(url, dead)
+    pinged.now[0] = 10.0
+    assert _backend(pinged) != dead
+    assert pinged.pings == [1]
+
+
+def test_a_connection_that_died_without_resting_fails_its_statement(pinged, url):
+    dead = _backend(pinged)
+    _terminate(url, dead)
+    with pytest.raises(OperationalError):
+        _backend(pinged)
+    assert _backend(pinged) != dead  # the pool was discarded: the next one is new
