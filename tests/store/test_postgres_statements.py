@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.services.idempotency import IdempotentRequest
+from opscore.store import WorkItem
 from opscore.store.sql.engine import normalize_url, ping_when_idle
 from tests.support.backends import close_store, database_url, make_store
 
@@ -64,6 +65,18 @@ def test_an_event_with_an_idempotency_key_is_written_in_one_transaction(core, st
 def test_reading_heartbeats_is_one_statement_outside_a_transaction(core, statements):
     core.agents.liveness.seen(["a1"])
     assert statements == [("SELECT", OWN)]
+
+
+def test_claiming_renewing_and_finishing_work_are_statements_committing_alone(core, statements):
+    queue = core.store.queue
+    queue.offer([WorkItem("dispatch", "r1", "s", 1, core.clock.now())])
+    statements.clear()
+    item = queue.claim(0)
+    queue.renew([item])
+    queue.done(item)
+    words = ["SELECT", "UPDATE", "UPDATE", "DELETE"]  # look, claim, renew, finish
+    assert statements == [(word, OWN) for word in words]
+    assert queue.depth() == 0
 
 
 @pytest.fixture

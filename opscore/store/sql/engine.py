@@ -70,6 +70,22 @@ def write(engine: Engine, change: Callable[[Any], T]) -> T:
         return change(conn)
 
 
+def alone(engine: Engine, statement: Any, params: Any = None) -> Any:
+    """Run one write statement as a transaction of its own; the rows it returns, if any.
+
+    A statement is atomic by itself, so on PostgreSQL it runs in autocommit: no `BEGIN`
+    and `COMMIT` round trips around it. On SQLite it joins the group commit (`write`).
+    """
+    if engine.dialect.name == "sqlite":
+        return write(engine, lambda conn: _rows(conn.execute(statement, params)))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return _rows(conn.execute(statement, params))
+
+
+def _rows(result: Any) -> list[Any]:
+    return list(result.mappings()) if result.returns_rows else []
+
+
 def normalize_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here; other URLs are left as they are."""
     parsed = make_url(url)

@@ -21,7 +21,7 @@ from ...clock import Clock
 from ...config import DEFAULT_WORK_LEASE
 from ...errors import QueueFull
 from ..work import WorkItem, WorkKind
-from .engine import reading, write
+from .engine import alone, reading, write
 from .schema import work
 
 MIN_POLL, MAX_POLL = 0.02, 0.5
@@ -133,7 +133,7 @@ class SqlWorkQueue:
         )
         # Look first, without the write lock: idle workers polling must not queue up behind
         # (or in front of) the writers that serve requests.
-        with reading(self.engine) as conn:
+        with reading(self.engine, single=True) as conn:
             if conn.execute(due.limit(1)).first() is None:
                 return []
         if self.engine.dialect.name == "postgresql":
@@ -148,7 +148,7 @@ class SqlWorkQueue:
             )
             .returning(work)
         )
-        rows = write(self.engine, lambda conn: conn.execute(claim).mappings().all())
+        rows = alone(self.engine, claim)
         rows = sorted(rows, key=lambda row: (row["due"], row["id"]))
         return [
             WorkItem(
@@ -166,7 +166,7 @@ class SqlWorkQueue:
     def done(self, item: WorkItem) -> None:
         """Delete a claimed row (unless its lease ran out and another worker took it)."""
         finished = delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner)
-        write(self.engine, lambda conn: conn.execute(finished))
+        alone(self.engine, finished)
 
     def release(self, item: WorkItem, delay: float) -> None:
         """Let the item's lease end `delay` from now: it is then claimed again, redelivered."""
@@ -175,7 +175,7 @@ class SqlWorkQueue:
             .where(work.c.id == item.id, work.c.lease_owner == self.owner)
             .values(lease_until=self.clock.now() + delay)
         )
-        write(self.engine, lambda conn: conn.execute(later))
+        alone(self.engine, later)
 
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Extend the leases of rows this process is still working on."""
@@ -187,7 +187,7 @@ class SqlWorkQueue:
             .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
             .values(lease_until=self.clock.now() + self.lease)
         )
-        write(self.engine, lambda conn: conn.execute(renewed))
+        alone(self.engine, renewed)
 
     def holder_stalled(self, item: WorkItem) -> bool:
         """Whether the attempt `item` names is held by a worker that stopped renewing its
