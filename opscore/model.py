@@ -97,6 +97,29 @@ class Instance:
         new.waiting_for = get("waiting_for", self.waiting_for)
         return new
 
+    def moved(
+        self, state: str, seq: int, updated_at: float, context: Mapping[str, Any]
+    ) -> Instance:
+        """A copy after one transition: `evolve` of these, the revision one up (every
+        event's path, so without the keyword dictionary)."""
+        new = object.__new__(Instance)
+        new.id = self.id
+        new.kind = self.kind
+        new.machine = self.machine
+        new.version = self.version
+        new.state = state
+        new.revision = self.revision + 1
+        new.seq = seq
+        new.created_at = self.created_at
+        new.updated_at = updated_at
+        new.name = self.name
+        new.agent_id = self.agent_id
+        new.capabilities = self.capabilities
+        new.metadata = self.metadata
+        new.context = context
+        new.waiting_for = self.waiting_for
+        return new
+
     @property
     def etag(self) -> str:
         """A strong entity tag that changes with every committed change."""

@@ -118,11 +118,4 @@ class Engine:
             data=data,
             agent_id=instance.id if instance.kind == "agent" else instance.agent_id,
         )
-        after = instance.evolve(
-            state=ctx.state,
-            revision=instance.revision + 1,
-            seq=seq,
-            updated_at=now,
-            context=ctx.changed_context(),
-        )
-        return after, record
+        return instance.moved(ctx.state, seq, now, ctx.changed_context()), record

@@ -185,3 +185,11 @@ def test_evolve_copies_every_attribute_and_changes_only_those_named():
     assert {k: v for k, v in changed.as_dict().items() if k not in ("state", "revision")} == {
         k: v for k, v in original.as_dict().items() if k not in ("state", "revision")
     }
+
+
+def test_moved_is_evolve_of_one_transition():
+    original = agent(context={"failures": 1}, name="n", agent_id="x", waiting_for=("b",))
+    moved_one = original.moved("active", 4, 9.0, {"failures": 2})
+    assert moved_one == original.evolve(
+        state="active", revision=2, seq=4, updated_at=9.0, context={"failures": 2}
+    )
