@@ -133,7 +133,11 @@ def main() -> None:
             f"HTTP, memory store, the server process (py-spy):\n\n```text\n"
             f"{profiles.http_profile('memory', 10)}\n```\n\n"
             f"HTTP, SQLite store, one of the two server processes (py-spy):\n\n```text\n"
-            f"{profiles.http_profile('sqlite', 10)}\n```\n"
+            f"{profiles.http_profile('sqlite', 10)}\n```\n\n"
+            f"PostgreSQL events, one of the two API processes (py-spy):\n\n```text\n"
+            f"{profiles.postgres_events_profile(10)}\n```\n\n"
+            f"PostgreSQL steps, one of the two `opscore worker` processes (py-spy):\n\n"
+            f"```text\n{profiles.postgres_steps_profile(6)}\n```\n"
         )
     text = report(figures, command, time.perf_counter() - begin, profile_text)
     print(table(figures))

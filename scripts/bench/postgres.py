@@ -5,6 +5,7 @@ Without either variable the rows say they were skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -86,16 +88,17 @@ def environment(url: str, port: int, machines: Path, workers: int) -> dict[str, 
     }
 
 
-def events(url: str, repetitions: int, seconds: float, scratch: Path) -> list[Figure]:
-    """POST events through 2 API processes on PostgreSQL, against bare Flask."""
+def serve_events(url: str, scratch: Path) -> tuple[subprocess.Popen, int]:
+    """`opscore serve` with 2 processes on an emptied database: (the server, its port)."""
     reset(url)
     port = free_port()
-    server = start(
-        [OPSCORE, "serve"],
-        environment(url, port, ROOT / "machines", 0),
-        port,
-        scratch / "opscore-postgresql.log",
-    )
+    env = environment(url, port, ROOT / "machines", 0)
+    return start([OPSCORE, "serve"], env, port, scratch / "opscore-postgresql.log"), port
+
+
+def events(url: str, repetitions: int, seconds: float, scratch: Path) -> list[Figure]:
+    """POST events through 2 API processes on PostgreSQL, against bare Flask."""
+    server, port = serve_events(url, scratch)
     baseline, bare_port = serve_bare(PROCESSES, scratch)
     try:
         ours, bare, p99s, failures = alternate(port, bare_port, repetitions, seconds)
@@ -139,48 +142,69 @@ def _succeeded(port: int) -> int:
     return json.loads(answer.getheader("X-Pagination") or "{}").get("total", 0)
 
 
+def machines_with_template(scratch: Path) -> Path:
+    """A copy of machines/ with the 10-step noop workflow added."""
+    machines = scratch / "machines"
+    if not machines.exists():
+        shutil.copytree(ROOT / "machines", machines)
+        (machines / "workflows").mkdir(exist_ok=True)
+        (machines / "workflows" / "ten_noops.yaml").write_text(template())
+    return machines
+
+
+@contextlib.contextmanager
+def cluster(url: str, scratch: Path) -> Iterator[tuple[int, list[subprocess.Popen]]]:
+    """An emptied database, 2 API processes without step workers and 2 `opscore worker`
+    processes of 4 threads: (the API's port, the worker processes)."""
+    reset(url)
+    port = free_port()
+    env = environment(url, port, machines_with_template(scratch), 4)
+    server = start([OPSCORE, "serve"], {**env, "OPSCORE_WORKERS": "0"}, port, scratch / "api.log")
+    workers = [
+        subprocess.Popen(
+            [OPSCORE, "worker"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(WORKER_PROCESSES)
+    ]
+    try:
+        yield port, workers
+    finally:
+        for worker in workers:
+            stop(worker)
+        stop(server)
+
+
+def start_runs(port: int) -> None:
+    """RUNS runs of the 10-step template, started over HTTP one after another."""
+    for _ in range(RUNS):
+        status, body = _post(port, "/v1/workflows/ten_noops/runs", {"input": {}})
+        if status != 202:
+            raise RuntimeError(f"starting a run: {status} {body}")
+
+
+def wait_succeeded(port: int, timeout: float = 600) -> None:
+    deadline = time.perf_counter() + timeout
+    while _succeeded(port) < RUNS:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the runs did not finish in {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def steps(url: str, repetitions: int, scratch: Path) -> list[Figure]:
     """Step transitions/s of RUNS runs of a 10-step noop template, started over HTTP on 2 API
     processes (no step workers of their own) and carried out by 2 `opscore worker` processes."""
-    machines = scratch / "machines"
-    shutil.copytree(ROOT / "machines", machines)
-    (machines / "workflows").mkdir(exist_ok=True)
-    (machines / "workflows" / "ten_noops.yaml").write_text(template())
     rates = []
     for _ in range(repetitions):
-        reset(url)
-        port = free_port()
-        env = environment(url, port, machines, 4)
-        server = start(
-            [OPSCORE, "serve"], {**env, "OPSCORE_WORKERS": "0"}, port, scratch / "api.log"
-        )
-        workers = [
-            subprocess.Popen(
-                [OPSCORE, "worker"],
-                env={**os.environ, **env},
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            for _ in range(WORKER_PROCESSES)
-        ]
-        try:
+        with cluster(url, scratch) as (port, _workers):
             begin = time.perf_counter()
-            for _ in range(RUNS):
-                status, body = _post(port, "/v1/workflows/ten_noops/runs", {"input": {}})
-                if status != 202:
-                    raise RuntimeError(f"starting a run: {status} {body}")
-            deadline = begin + 600
-            while _succeeded(port) < RUNS:
-                if time.perf_counter() > deadline:
-                    raise TimeoutError("the runs did not finish in 10 minutes")
-                time.sleep(0.05)
+            start_runs(port)
+            wait_succeeded(port)
             rates.append(RUNS * STEPS / (time.perf_counter() - begin))
-        finally:
-            for worker in workers:
-                stop(worker)
-            stop(server)
     throughput = Figure(
         "postgresql",
         STEPS_ROW,

@@ -14,9 +14,11 @@ from pathlib import Path
 from opscore.core import OpsCore
 from opscore.logs import configure_logging
 
-from . import engine, web, workflows
+from . import engine, postgres, web, workflows
 
 TOP = 12
+RATE = 500  # py-spy samples a second
+_LINE = re.compile(r":\d+\)$")
 _TIMING = re.compile(r"Duration: [\d.]+\s+CPU time: [\d.]+")
 
 
@@ -50,61 +52,109 @@ def workflows_profile() -> str:
     return _top_of(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
-def http_profile(store: str, seconds: float) -> str:
-    """Self time by function in the busiest server process, sampled by py-spy under load."""
+def _spy_path() -> str | None:
     spy = shutil.which("py-spy") or str(Path(web.OPSCORE).parent / "py-spy")
-    if not Path(spy).exists():
+    return spy if Path(spy).exists() else None
+
+
+def _spy(pid: int | str, seconds: float, scratch: Path) -> str:
+    """py-spy's samples of `pid` that hold the GIL (where its CPU goes), summarised."""
+    spy = _spy_path()
+    if spy is None:
+        return "(py-spy is not installed: no profile)"
+    raw = scratch / f"profile-{pid}.txt"
+    argv = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds))]
+    argv += ["--rate", str(RATE), "--gil", "--nonblocking", "--format", "raw"]
+    subprocess.run(
+        [*argv, "--output", str(raw)], capture_output=True, check=False, timeout=seconds + 60
+    )
+    return summary(raw.read_text()) if raw.exists() else "(py-spy could not attach)"
+
+
+def _busiest_child(server: subprocess.Popen) -> str:
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+    ).stdout.split()
+    return children[-1] if children else str(server.pid)
+
+
+def http_profile(store: str, seconds: float) -> str:
+    """Where a server process's CPU goes under the http row's load (py-spy)."""
+    if _spy_path() is None:
         return "(py-spy is not installed: no profile)"
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         server, port, _ = web.serve_opscore(store, scratch)
         try:
             web.register_agents(port)
-            children = subprocess.run(
-                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-            ).stdout.split()
-            target = children[-1] if children else str(server.pid)
-            raw = scratch / "profile.txt"
-            load = threading.Thread(target=web.load, args=(port, seconds + 2))
-            load.start()
-            subprocess.run(
-                [
-                    spy,
-                    "record",
-                    "--pid",
-                    target,
-                    "--duration",
-                    str(int(seconds)),
-                    "--format",
-                    "raw",
-                    "--output",
-                    str(raw),
-                    "--nonblocking",
-                ],
-                capture_output=True,
-                check=False,
-                timeout=seconds + 60,
-            )
-            load.join()
+            return _under_load(port, _busiest_child(server), seconds, scratch)
         finally:
             web.stop(server)
-        return _self_time(raw.read_text()) if raw.exists() else "(py-spy could not attach)"
 
 
-def _self_time(collapsed: str) -> str:
+def _under_load(port: int, pid: str, seconds: float, scratch: Path) -> str:
+    load = threading.Thread(target=web.load, args=(port, seconds + 2))
+    load.start()
+    try:
+        return _spy(pid, seconds, scratch)
+    finally:
+        load.join()
+
+
+def postgres_events_profile(seconds: float) -> str:
+    """Where one of the 2 API processes' CPU goes under the postgresql events row's load."""
+    url = postgres.database_url()
+    if url is None or _spy_path() is None:
+        return "(no PostgreSQL named, or py-spy missing: no profile)"
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        server, port = postgres.serve_events(url, scratch)
+        try:
+            web.register_agents(port)
+            return _under_load(port, _busiest_child(server), seconds, scratch)
+        finally:
+            web.stop(server)
+
+
+def postgres_steps_profile(seconds: float) -> str:
+    """Where one `opscore worker` process's CPU goes while the postgresql steps row runs."""
+    url = postgres.database_url()
+    if url is None or _spy_path() is None:
+        return "(no PostgreSQL named, or py-spy missing: no profile)"
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        with postgres.cluster(url, scratch) as (port, workers):
+            postgres.start_runs(port)  # meanwhile the workers start and begin the steps
+            try:
+                return _spy(workers[0].pid, seconds, scratch)
+            finally:
+                postgres.wait_succeeded(port)
+
+
+def summary(collapsed: str) -> str:
+    """Self time by function, then our own functions by inclusive time (each counted once
+    per sample), from py-spy's raw output."""
     own: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
     total = 0
     for line in collapsed.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
-        if frames and "(threading.py" in frames[-1] and "wait" in frames[-1]:
-            continue  # idle threads
         own[frames[-1]] += int(count)
+        for function in {_LINE.sub(")", f) for f in frames if "(opscore/" in f}:
+            ours[function] += int(count)
         total += int(count)
-    rows = [f"{count / total:6.1%}  {frame}" for frame, count in own.most_common(TOP)]
-    return "self time (share of busy samples), function (file:line)\n" + "\n".join(rows)
+    if not total:
+        return "(no samples)"
+    head = f"{total} samples holding the GIL ({RATE} a second)"
+    return "\n".join(
+        [head, "", "self time (share of samples), function (file:line)"]
+        + [f"{count / total:6.1%}  {frame}" for frame, count in own.most_common(TOP)]
+        + ["", "our functions, inclusive (share of samples), function (file)"]
+        + [f"{count / total:6.1%}  {frame}" for frame, count in ours.most_common(TOP)]
+    )
 
 
 def _top_of(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..liveness import Beat
@@ -27,6 +27,9 @@ class SqlHeartbeats:
             set_={"last_seen": values.excluded.last_seen, "due": values.excluded.due},
             where=newer,
         )
+        # Built once: every answer that shows an agent reads its beat with it.
+        ids = bindparam("ids", expanding=True)
+        self._seen = select(heartbeats).where(heartbeats.c.agent_id.in_(ids))
 
     def beat(self, agent_id: str, at: float, due: float | None) -> Beat:
         with writing(self.engine) as conn:
@@ -39,7 +42,7 @@ class SqlHeartbeats:
         if not ids:
             return {}
         with reading(self.engine, single=True) as conn:
-            rows = conn.execute(select(heartbeats).where(heartbeats.c.agent_id.in_(ids)))
+            rows = conn.execute(self._seen, {"ids": ids})
             return {row.agent_id: _beat(row) for row in rows}
 
     def overdue(self, now: float, limit: int) -> list[Beat]:
