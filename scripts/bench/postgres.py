@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -21,6 +22,7 @@ from sqlalchemy import text
 from opscore.store.sql import connect
 from opscore.store.sql.schema import metadata
 
+from .cpu import measured, named
 from .results import Figure
 from .web import KEY as API_KEY
 from .web import (
@@ -47,6 +49,11 @@ STEPS_ROW = (
 def database_url() -> str | None:
     """The PostgreSQL server the bench may use (and empty), if one is named."""
     return next((os.environ[v] for v in URL_VARIABLES if os.environ.get(v)), None)
+
+
+def named_postgres() -> list[int]:
+    """The PostgreSQL server's processes on this machine (none if it runs elsewhere)."""
+    return named("postgres")
 
 
 def skipped() -> list[Figure]:
@@ -101,7 +108,7 @@ def events(url: str, repetitions: int, seconds: float, scratch: Path) -> list[Fi
     server, port = serve_events(url, scratch)
     baseline, bare_port = serve_bare(PROCESSES, scratch)
     try:
-        ours, bare, p99s, failures = alternate(port, bare_port, repetitions, seconds)
+        runs = alternate(server, port, baseline, bare_port, repetitions, seconds, named_postgres)
     finally:
         stop(server)
         stop(baseline)
@@ -109,15 +116,15 @@ def events(url: str, repetitions: int, seconds: float, scratch: Path) -> list[Fi
         "postgresql",
         EVENTS_ROW,
         "req/s",
-        ours,
+        runs.ours,
         "bare Flask",
-        bare,
+        runs.bare,
         "at least 0.6 of bare",
-        note=f"{failures} non-2xx answers",
+        note=f"{runs.failures} non-2xx answers; {runs.cpu_note()}",
     )
     rate.met = rate.ratio >= 0.6
     latency = Figure(
-        "postgresql", "p99 latency, postgresql store", "ms", p99s, higher_is_better=False
+        "postgresql", "p99 latency, postgresql store", "ms", runs.p99s, higher_is_better=False
     )
     return [rate, latency]
 
@@ -195,23 +202,34 @@ def wait_succeeded(port: int, timeout: float = 600) -> None:
         time.sleep(0.05)
 
 
+def carry_out(port: int) -> None:
+    """Start the runs and wait for all of them to succeed."""
+    start_runs(port)
+    wait_succeeded(port)
+
+
 def steps(url: str, repetitions: int, scratch: Path) -> list[Figure]:
     """Step transitions/s of RUNS runs of a 10-step noop template, started over HTTP on 2 API
     processes (no step workers of their own) and carried out by 2 `opscore worker` processes."""
-    rates = []
+    rates, worker_cpu, database_cpu = [], [], []
     for _ in range(repetitions):
-        with cluster(url, scratch) as (port, _workers):
+        with cluster(url, scratch) as (port, workers):
+            groups = {"workers": lambda: [w.pid for w in workers], "database": named_postgres}
             begin = time.perf_counter()
-            start_runs(port)
-            wait_succeeded(port)
+            _, spent = measured(groups, lambda: carry_out(port))
             rates.append(RUNS * STEPS / (time.perf_counter() - begin))
+        worker_cpu.append(spent["workers"] * 1000 / (RUNS * STEPS))
+        database_cpu.append(spent["database"] * 1000 / (RUNS * STEPS))
+    cpu_note = f"CPU per step: the workers' {statistics.median(worker_cpu):.2f} ms"
+    if any(database_cpu):  # none when the database runs on another host
+        cpu_note += f" and the database's {statistics.median(database_cpu):.2f} ms"
     throughput = Figure(
         "postgresql",
         STEPS_ROW,
         "steps/s",
         rates,
         target="at least 2,000 steps/s",
-        note="runs started over HTTP, timed from the first start to the last success",
+        note=f"runs started over HTTP, timed from the first start to the last success; {cpu_note}",
     )
     throughput.met = throughput.median >= 2000
     return [throughput]

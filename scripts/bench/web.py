@@ -10,13 +10,17 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cpu
 from .results import Figure
 
 HERE = Path(__file__).resolve().parent
@@ -226,21 +230,54 @@ def serve_bare(processes: int, scratch: Path) -> tuple[subprocess.Popen, int]:
     return start(argv, {}, port, scratch / "bare.log"), port
 
 
+@dataclass
+class Alternation:
+    """Load runs on ours and on bare, alternating: rates, our p99s, and the CPU each side's
+    processes spent per request (ms; ours split from the database's)."""
+
+    ours: list[float] = field(default_factory=list)
+    bare: list[float] = field(default_factory=list)
+    p99s: list[float] = field(default_factory=list)
+    failures: int = 0
+    cpu: list[float] = field(default_factory=list)
+    database_cpu: list[float] = field(default_factory=list)
+    bare_cpu: list[float] = field(default_factory=list)
+
+    def cpu_note(self) -> str:
+        ours = f"CPU per request: ours {statistics.median(self.cpu):.2f} ms"
+        if any(self.database_cpu):  # none when the database runs on another host
+            ours += f" and the database's {statistics.median(self.database_cpu):.2f} ms"
+        return f"{ours}, bare {statistics.median(self.bare_cpu):.2f} ms"
+
+
 def alternate(
-    port: int, bare_port: int, repetitions: int, seconds: float
-) -> tuple[list[float], list[float], list[float], int]:
-    """(our req/s, bare req/s, our p99s, non-2xx answers): load runs on each, alternating."""
-    ours, bare, p99s, failures = [], [], [], 0
+    server: subprocess.Popen,
+    port: int,
+    baseline: subprocess.Popen,
+    bare_port: int,
+    repetitions: int,
+    seconds: float,
+    database: Callable[[], list[int]] | None = None,
+) -> Alternation:
+    """Load runs on each, alternating; `database` names the database server's processes."""
+    runs = Alternation()
     register_agents(port)
     load(port, min(2.0, seconds))  # warm-up: connections, caches, compiled machines
+    ours = {"server": lambda: cpu.family(server.pid), "database": database or list}
+    bare = {"server": lambda: cpu.family(baseline.pid)}
     for _ in range(repetitions):
         settle(port)
-        rate, p99, failed = load(port, seconds)
-        ours.append(rate)
-        p99s.append(p99)
-        failures += failed
-        bare.append(load(bare_port, seconds)[0])
-    return ours, bare, p99s, failures
+        (rate, p99, failed), spent = cpu.measured(ours, lambda: load(port, seconds))
+        (bare_rate, _, _), bare_spent = cpu.measured(bare, lambda: load(bare_port, seconds))
+        runs.ours.append(rate)
+        runs.p99s.append(p99)
+        runs.failures += failed
+        runs.bare.append(bare_rate)
+        runs.cpu.append(spent["server"] * 1000 / (rate * seconds))
+        runs.bare_cpu.append(bare_spent["server"] * 1000 / (bare_rate * seconds))
+        if database is not None:
+            runs.database_cpu.append(spent["database"] * 1000 / (rate * seconds))
+    return runs
 
 
 def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
@@ -251,7 +288,7 @@ def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
         server, port, _ = serve_opscore(store, scratch)
         baseline, bare_port = serve_bare(processes, scratch)
         try:
-            ours, bare, p99s, failures = alternate(port, bare_port, repetitions, seconds)
+            runs = alternate(server, port, baseline, bare_port, repetitions, seconds)
         finally:
             stop(server)
             stop(baseline)
@@ -260,18 +297,18 @@ def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
         "http",
         label,
         "req/s",
-        ours,
+        runs.ours,
         "bare Flask",
-        bare,
+        runs.bare,
         "at least 0.6 of bare",
-        note=f"{generator()}; {failures} non-2xx answers",
+        note=f"{generator()}; {runs.failures} non-2xx answers; {runs.cpu_note()}",
     )
     rate.met = rate.ratio >= 0.6
     latency = Figure(
         "http",
         f"p99 latency, {store} store",
         "ms",
-        p99s,
+        runs.p99s,
         target="under 25 ms",
         higher_is_better=False,
     )
