@@ -73,8 +73,9 @@ def run(quick: bool, only: set[str]) -> list:
         counts = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
         figures += scale.measure(reps, counts)
     if "http" in only:
-        for store in ("memory", "sqlite"):
-            figures += web.measure(store, reps, seconds=3 if quick else 10)
+        memory = web.measure("memory", reps, seconds=3 if quick else 10)
+        sqlite = web.measure("sqlite", reps, seconds=3 if quick else 10)
+        figures += memory + sqlite + [web.against_memory(memory[0], sqlite[0])]
         figures += inprocess.measure(reps, rounds=2 if quick else 4)
         figures += tasks.measure(reps, seconds=3 if quick else 10)
     if "serving" in only:

@@ -314,3 +314,19 @@ def measure(store: str, repetitions: int, seconds: float) -> list[Figure]:
     )
     latency.met = latency.median < 25
     return [rate, latency]
+
+
+def against_memory(memory: Figure, sqlite: Figure) -> Figure:
+    """The SQLite row's rate against the memory store's, measured in the same run: what the
+    durable embedded default costs over keeping everything in memory (issue 15's 0.8)."""
+    figure = Figure(
+        "http",
+        "POST events, sqlite store against the memory store",
+        "req/s",
+        sqlite.runs,
+        "memory store (1 process)",
+        memory.runs,
+        "at least 0.8 of the memory store",
+    )
+    figure.met = figure.ratio >= 0.8
+    return figure

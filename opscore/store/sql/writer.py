@@ -4,8 +4,8 @@ SQLite's busy handler retries a locked `BEGIN IMMEDIATE` after sleeps of 1, 2, 5
 up to 100 ms, so with a few writers the lock sits idle for most of the wait: a write
 that takes a millisecond can wait a hundred. Writers of one process queue on a thread
 lock; writers of different processes then meet at an advisory `flock` on a file beside
-the database, polled in steps of at most a millisecond. The kernel drops the file lock
-when a process dies, so a crashed writer never blocks the others.
+the database, polled in steps of at most a quarter of a millisecond. The kernel drops the
+file lock when a process dies, so a crashed writer never blocks the others.
 
 SQLite's own lock still guards the data: a writer that does not use this class (another
 tool, a migration) is waited for by the busy handler as before.
@@ -28,7 +28,8 @@ except ImportError:  # pragma: no cover - Windows: processes meet in SQLite's bu
     fcntl = None  # type: ignore[assignment]
 
 FIRST_WAIT = 0.00005
-LONGEST_WAIT = 0.001
+# A longer step leaves the lock idle between two processes' groups (docs/benchmarks.md).
+LONGEST_WAIT = 0.00025
 
 
 class WriterLock:
