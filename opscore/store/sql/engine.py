@@ -78,8 +78,13 @@ def alone(engine: Engine, statement: Any, params: Any = None) -> Any:
     """
     if engine.dialect.name == "sqlite":
         return write(engine, lambda conn: _rows(conn.execute(statement, params)))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with autocommit(engine) as conn:
         return _rows(conn.execute(statement, params))
+
+
+def autocommit(engine: Engine) -> Any:
+    """A connection on which each statement commits on its own (PostgreSQL: no `BEGIN`)."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _rows(result: Any) -> list[Any]:

@@ -69,8 +69,3 @@ def write(
     """
     params = {**values, "trim_to": trim_to, **{f"t_{name}": value for name, value in row.items()}}
     return conn.execute(STATEMENT, params).scalar_one_or_none()
-
-
-def autocommit(engine: Engine) -> Connection:
-    """A connection whose each statement commits on its own."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")

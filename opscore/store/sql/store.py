@@ -29,7 +29,7 @@ from . import onetrip
 from .beats import SqlHeartbeats
 from .brake import SqlFailedKeys
 from .definitions import SqlDefinitionStore
-from .engine import reading, write
+from .engine import autocommit, reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
 from .schema import capabilities, idempotency, instances, transitions
@@ -263,7 +263,7 @@ class SqlStore:
         record, row = appended
         seq = record.seq or 0
         trim_to = seq - self.history_cap if seq > self.history_cap else 0
-        with onetrip.autocommit(self.engine) as conn:
+        with autocommit(self.engine) as conn:
             gid = onetrip.write(conn, values, row, trim_to)
             if gid is None:
                 self._missing_or_conflict(conn, change.instance, change.expected_revision)
