@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
@@ -85,6 +86,24 @@ def test_braces_in_a_logged_name_are_written_as_they_are(form):
     info_fields("GET /v1/agents/{x} 404 1.0ms", {"path": "/v1/agents/{x}"})
     configure_logging("WARNING", "text", stream=io.StringIO())
     assert "GET /v1/agents/{x} 404 1.0ms" in buffer.getvalue()
+
+
+def test_a_transition_in_text_format_is_one_line_with_its_message(core):
+    buffer = io.StringIO()
+    configure_logging("INFO", "text", stream=buffer)
+    agent = core.agents.register()
+    core.agents.fire_event(agent.id, "activate")
+    configure_logging("WARNING", "text", stream=io.StringIO())
+    [line] = [line for line in buffer.getvalue().splitlines() if " activate: " in line]
+    level, message, fields = line.split(" | ")[1:]
+    assert (level.strip(), message) == ("INFO", f"agent {agent.id} activate: idle -> active")
+    assert ast.literal_eval(fields) == {
+        "agent_id": agent.id,
+        "event": "activate",
+        "source": "idle",
+        "dest": "active",
+        "seq": 1,
+    }
 
 
 def test_unknown_log_format_is_refused():

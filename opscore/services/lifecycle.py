@@ -24,7 +24,7 @@ from ..errors import (
     TransitionError,
     UnknownEvent,
 )
-from ..logs import info_fields
+from ..logs import info_fields, line_time, write_info
 from ..model import EMPTY, Change, Instance, Page, Query, TransitionRecord
 from ..store import Store
 from ..store.work import WorkItem
@@ -307,7 +307,11 @@ class Lifecycle:
         if counter is None:
             counter = self._counted[key] = metrics.child(metrics.transitions, *key)
         counter.inc()
-        fields = {
+        line = {
+            "time": line_time(),
+            "level": "INFO",
+            "message": f"{instance.kind} {instance.id} {record.event}: "
+            f"{record.source} -> {record.dest}",
             f"{instance.kind}_id": instance.id,
             "event": record.event,
             "source": record.source,
@@ -315,9 +319,8 @@ class Lifecycle:
             "seq": record.seq,
         }
         if instance.agent_id is not None:
-            fields["agent_id"] = instance.agent_id
-        message = f"{instance.kind} {instance.id} {record.event}: {record.source} -> {record.dest}"
-        info_fields(message, fields)
+            line["agent_id"] = instance.agent_id
+        write_info(line)
 
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
         data = note.data
