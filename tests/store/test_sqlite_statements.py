@@ -1,5 +1,6 @@
 """The statements one event costs on SQLite: a read of the instance, and one write
-transaction of the state row and the history row (plus one upsert for an Idempotency-Key)."""
+transaction of the state row and the history row (plus one upsert for an Idempotency-Key);
+and the answer's heartbeat read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import event
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.services.idempotency import IdempotentRequest
+from opscore.store.sql.store import GET_INSTANCE, _instance
 from tests.support.backends import close_store, make_store
 
 
@@ -26,22 +28,52 @@ def core(tmp_path, definitions, callbacks):
 
 @pytest.fixture
 def statements(core) -> list[str]:
+    """The first word of every statement SQLite runs, as SQLite's trace sees them (the
+    reads on every answer go past SQLAlchemy, straight to the driver: `rawread`)."""
     seen: list[str] = []
 
-    @event.listens_for(core.store.engine, "before_cursor_execute")
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def record(statement: str) -> None:
         seen.append(statement.split()[0].upper())
+
+    @event.listens_for(core.store.engine, "checkout")
+    def trace(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.set_trace_callback(record)
+
+    @event.listens_for(core.store.engine, "checkin")
+    def untrace(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.set_trace_callback(None)
 
     return seen
 
 
 def test_an_event_without_a_key_is_one_read_and_one_write_transaction(core, statements):
     core.agents.fire_event("a1", "activate")
-    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT"]
+    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
 
 
 def test_an_idempotency_key_adds_one_statement_only(core, statements):
     kept = IdempotentRequest("k1", "fp", lambda fired: (200, {"ok": True}, {}))
     core.agents.fire_event("a1", "activate", idempotency=kept)
-    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "INSERT"]
+    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"]
     assert core.store.get_idempotency("k1").body == {"ok": True}
+
+
+def test_the_heartbeat_an_answer_shows_is_one_read(core, statements):
+    core.agents.liveness.beat("a1")
+    statements.clear()
+    [beat] = core.agents.liveness.seen(["a1"]).values()
+    assert statements == ["SELECT"]
+    assert (beat.agent_id, beat.last_seen) == ("a1", core.clock.now())
+
+
+def test_reads_past_sqlalchemy_return_what_its_types_would(core):
+    metadata = {"team": "t", "nested": {"list": [1, 2.5, None, "é"]}}
+    core.agents.register(agent_id="a2", name="n", capabilities=["x", "y"], metadata=metadata)
+    core.agents.fire_event("a2", "activate")
+    fresh = core.store.get("agent", "a2")
+    with core.store.engine.connect() as conn:
+        through_sqlalchemy = conn.execute(GET_INSTANCE, {"of_kind": "agent", "of_id": "a2"})
+        row = through_sqlalchemy.mappings().one()
+    assert fresh == _instance(row)
+    assert (fresh.state, fresh.capabilities, fresh.metadata) == ("active", ("x", "y"), metadata)

@@ -32,6 +32,7 @@ from .definitions import SqlDefinitionStore
 from .engine import autocommit, reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
+from .rawread import RawRead
 from .schema import capabilities, idempotency, instances, transitions
 
 # The statements of every event, built once: SQLAlchemy then skips rebuilding their
@@ -75,6 +76,7 @@ class SqlStore:
         self._keep_key = _keep_key_statement(self.kind)
         self.definitions = SqlDefinitionStore(engine)
         self._one_trip = onetrip.applies(engine)
+        self._get = RawRead(engine, GET_INSTANCE) if RawRead.applies(engine) else None
 
     def after_fork(self) -> None:
         """In a forked process: drop the parent's pooled connections, get a new worker id."""
@@ -118,9 +120,12 @@ class SqlStore:
 
     def get(self, kind: str, instance_id: str) -> Instance:
         """The instance (InstanceNotFound otherwise)."""
-        with reading(self.engine, single=True) as conn:
-            row = conn.execute(GET_INSTANCE, {"of_kind": kind, "of_id": instance_id})
-            row = row.mappings().first()
+        params = {"of_kind": kind, "of_id": instance_id}
+        if self._get is not None:
+            row = next(iter(self._get.rows(params)), None)
+        else:
+            with reading(self.engine, single=True) as conn:
+                row = conn.execute(GET_INSTANCE, params).mappings().first()
         if row is None:
             raise NOT_FOUND_BY_KIND[kind](instance_id)
         return _instance(row)
