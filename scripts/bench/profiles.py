@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from opscore.core import OpsCore
@@ -80,38 +81,32 @@ def _busiest_child(server: subprocess.Popen) -> str:
 
 def http_profile(store: str, seconds: float) -> str:
     """Where a server process's CPU goes under the http row's load (py-spy)."""
-    if _spy_path() is None:
-        return "(py-spy is not installed: no profile)"
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = Path(folder)
-        server, port, _ = web.serve_opscore(store, scratch)
-        try:
-            web.register_agents(port)
-            return _under_load(port, _busiest_child(server), seconds, scratch)
-        finally:
-            web.stop(server)
-
-
-def _under_load(port: int, pid: str, seconds: float, scratch: Path) -> str:
-    load = threading.Thread(target=web.load, args=(port, seconds + 2))
-    load.start()
-    try:
-        return _spy(pid, seconds, scratch)
-    finally:
-        load.join()
+    return _served_profile(lambda scratch: web.serve_opscore(store, scratch)[:2], seconds)
 
 
 def postgres_events_profile(seconds: float) -> str:
     """Where one of the 2 API processes' CPU goes under the postgresql events row's load."""
     url = postgres.database_url()
-    if url is None or _spy_path() is None:
-        return "(no PostgreSQL named, or py-spy missing: no profile)"
+    if url is None:
+        return "(no PostgreSQL named: no profile)"
+    return _served_profile(lambda scratch: postgres.serve_events(url, scratch), seconds)
+
+
+def _served_profile(serve: Callable[[Path], tuple[subprocess.Popen, int]], seconds: float) -> str:
+    """py-spy on the busiest process of the server `serve` starts, under the http load."""
+    if _spy_path() is None:
+        return "(py-spy is not installed: no profile)"
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        server, port = postgres.serve_events(url, scratch)
+        server, port = serve(scratch)
         try:
             web.register_agents(port)
-            return _under_load(port, _busiest_child(server), seconds, scratch)
+            load = threading.Thread(target=web.load, args=(port, seconds + 2))
+            load.start()
+            try:
+                return _spy(_busiest_child(server), seconds, scratch)
+            finally:
+                load.join()
         finally:
             web.stop(server)
 
