@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
@@ -37,7 +37,8 @@ class SqlHeartbeats:
     def beat(self, agent_id: str, at: float, due: float | None) -> Beat:
         with writing(self.engine) as conn:
             conn.execute(self._upsert, {"agent_id": agent_id, "last_seen": at, "due": due})
-            row = conn.execute(select(heartbeats).where(heartbeats.c.agent_id == agent_id)).one()
+            found = conn.execute(select(heartbeats).where(heartbeats.c.agent_id == agent_id))
+            row = found.mappings().one()
         return _beat(row)
 
     def seen(self, agent_ids: Iterable[str]) -> dict[str, Beat]:
@@ -46,10 +47,10 @@ class SqlHeartbeats:
             return {}
         if len(ids) == 1 and self._seen_one is not None:  # an answer showing one agent
             rows = self._seen_one.rows({"agent_id": ids[0]})
-            return {row["agent_id"]: _beat_of(row) for row in rows}
+            return {row["agent_id"]: _beat(row) for row in rows}
         with reading(self.engine, single=True) as conn:
-            rows = conn.execute(self._seen, {"ids": ids})
-            return {row.agent_id: _beat(row) for row in rows}
+            rows = conn.execute(self._seen, {"ids": ids}).mappings()
+            return {row["agent_id"]: _beat(row) for row in rows}
 
     def overdue(self, now: float, limit: int) -> list[Beat]:
         unreported = or_(
@@ -62,7 +63,7 @@ class SqlHeartbeats:
             .limit(limit)
         )
         with reading(self.engine) as conn:
-            return [_beat(row) for row in conn.execute(query)]
+            return [_beat(row) for row in conn.execute(query).mappings()]
 
     def reported(self, agent_id: str, last_seen: float) -> None:
         this = and_(heartbeats.c.agent_id == agent_id, heartbeats.c.last_seen == last_seen)
@@ -74,9 +75,5 @@ class SqlHeartbeats:
             conn.execute(delete(heartbeats).where(heartbeats.c.agent_id == agent_id))
 
 
-def _beat(row: Any) -> Beat:
-    return Beat(row.agent_id, row.last_seen, row.due, row.missed)
-
-
-def _beat_of(row: dict[str, Any]) -> Beat:
+def _beat(row: Mapping[str, Any]) -> Beat:
     return Beat(row["agent_id"], row["last_seen"], row["due"], row["missed"])
