@@ -134,8 +134,7 @@ class _Clock:
         return cached[1] + self._MILLIS[millis]
 
 
-_now = _Clock().now
-line_time = _now  # the `time` of a line written now (for lines built whole: `write_info`)
+line_time = _Clock().now  # the `time` of a line written now
 
 
 # The JSON sink and the lowest level it writes, once configure_logging has run (json only).
@@ -148,7 +147,7 @@ def info_fields(message: str, fields: dict[str, Any]) -> None:
     With the JSON format this writes the very line loguru would, without loguru's
     per-call record building (a third of an event's cost, measured in docs/benchmarks.md).
     """
-    write_info({"time": _now(), "level": "INFO", "message": message, **fields})
+    write_info({"time": line_time(), "level": "INFO", "message": message, **fields})
 
 
 def write_info(line: dict[str, Any]) -> None:

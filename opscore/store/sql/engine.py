@@ -34,10 +34,8 @@ def reading(engine: Engine, single: bool = False) -> Any:
     no `BEGIN` on SQLite, and on PostgreSQL neither `BEGIN` nor `ROLLBACK` (autocommit),
     round trips fewer on every event's path.
     """
-    options: dict[str, Any] = {READ_ONLY: True, SINGLE_READ: single}
-    if single and engine.dialect.name != "sqlite":
-        options["isolation_level"] = "AUTOCOMMIT"
-    return engine.connect().execution_options(**options)
+    conn = autocommit(engine) if single and engine.dialect.name != "sqlite" else engine.connect()
+    return conn.execution_options(**{READ_ONLY: True, SINGLE_READ: single})
 
 
 @contextmanager
