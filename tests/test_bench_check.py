@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.support.constants import ROOT
@@ -61,3 +64,14 @@ def test_skipped_and_unrecorded_figures_are_not_compared(bench):
     skipped = results.Figure("postgresql", "x", "", [], skipped=True)
     new = results.Figure("engine", "not recorded", "events/s", [1], "bare", [100])
     assert check.regressions([skipped, new], REPORT) == []
+
+
+def test_bench_help_names_the_check_and_its_threshold():
+    shown = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert "more than 30% worse" in " ".join(shown.stdout.split())

@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help=f"fail when a same-run ratio is more than 30% worse than {REPORT} records",
+        help=f"fail when a same-run ratio is more than 30%% worse than {REPORT} records",
     )
     parser.add_argument(
         "--only",
