@@ -14,8 +14,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text, update
 
 from ...clock import Clock
 from ...config import DEFAULT_WORK_LEASE
@@ -29,6 +30,44 @@ MIN_POLL, MAX_POLL = 0.02, 0.5
 # workers renew every second (opscore.runs.workers), so this is three missed renewals.
 STALLED_AFTER = 3.0
 _ADMISSION_LOCK = 0x0B5C0E  # PostgreSQL advisory lock that serializes admissions
+
+# The statements of every step, built once (building one costs more than running it).
+_FREE = (work.c.lease_until.is_(None)) | (work.c.lease_until < bindparam("now"))
+_DUE = (
+    select(work.c.id)
+    .where(work.c.due <= bindparam("now"), _FREE)
+    .order_by(work.c.due, work.c.id)
+    .limit(bindparam("limit"))
+)
+_LOOK = _DUE.limit(1)
+_OWNED = work.c.lease_owner == bindparam("owner")
+_ITEM = work.c.id == bindparam("item")
+_DONE = delete(work).where(_ITEM, _OWNED)
+_RELEASE = update(work).where(_ITEM, _OWNED).values(lease_until=bindparam("until"))
+_RENEW = (
+    update(work)
+    .where(work.c.id.in_(bindparam("items", expanding=True)), _OWNED)
+    .values(lease_until=bindparam("until"))
+)
+
+
+def _claim(skip_locked: bool) -> Any:
+    """Lease the due rows `_DUE` picks; with `skip_locked`, rows another claim is taking
+    are passed over instead of waited for (PostgreSQL)."""
+    due = _DUE.with_for_update(skip_locked=True) if skip_locked else _DUE
+    return (
+        update(work)
+        .where(work.c.id.in_(due.scalar_subquery()))
+        .values(
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until"),
+            deliveries=work.c.deliveries + 1,
+        )
+        .returning(work)
+    )
+
+
+_CLAIM = {False: _claim(skip_locked=False), True: _claim(skip_locked=True)}
 
 
 def _owner() -> str:
@@ -124,31 +163,16 @@ class SqlWorkQueue:
 
     def _claim_due(self, limit: int) -> list[WorkItem]:
         now = self.clock.now()
-        due = (
-            select(work.c.id)
-            .where(work.c.due <= now)
-            .where((work.c.lease_until.is_(None)) | (work.c.lease_until < now))
-            .order_by(work.c.due, work.c.id)
-            .limit(limit)
-        )
-        # Look first, without the write lock: idle workers polling must not queue up behind
-        # (or in front of) the writers that serve requests.
-        with reading(self.engine, single=True) as conn:
-            if conn.execute(due.limit(1)).first() is None:
-                return []
-        if self.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(work)
-            .where(work.c.id.in_(due.scalar_subquery()))
-            .values(
-                lease_owner=self.owner,
-                lease_until=now + self.lease,
-                deliveries=work.c.deliveries + 1,
-            )
-            .returning(work)
-        )
-        rows = alone(self.engine, claim)
+        postgres = self.engine.dialect.name == "postgresql"
+        if not postgres:
+            # Look first, without the write lock: idle workers polling must not queue up
+            # behind (or in front of) the writers that serve requests. PostgreSQL's claim
+            # locks only the rows it takes, and an empty one writes nothing.
+            with reading(self.engine, single=True) as conn:
+                if conn.execute(_LOOK, {"now": now}).first() is None:
+                    return []
+        claim = {"now": now, "limit": limit, "owner": self.owner, "until": now + self.lease}
+        rows = alone(self.engine, _CLAIM[postgres], claim)
         rows = sorted(rows, key=lambda row: (row["due"], row["id"]))
         return [
             WorkItem(
@@ -165,29 +189,20 @@ class SqlWorkQueue:
 
     def done(self, item: WorkItem) -> None:
         """Delete a claimed row (unless its lease ran out and another worker took it)."""
-        finished = delete(work).where(work.c.id == item.id, work.c.lease_owner == self.owner)
-        alone(self.engine, finished)
+        alone(self.engine, _DONE, {"item": item.id, "owner": self.owner})
 
     def release(self, item: WorkItem, delay: float) -> None:
         """Let the item's lease end `delay` from now: it is then claimed again, redelivered."""
-        later = (
-            update(work)
-            .where(work.c.id == item.id, work.c.lease_owner == self.owner)
-            .values(lease_until=self.clock.now() + delay)
-        )
-        alone(self.engine, later)
+        later = {"item": item.id, "owner": self.owner, "until": self.clock.now() + delay}
+        alone(self.engine, _RELEASE, later)
 
     def renew(self, items: Iterable[WorkItem]) -> None:
         """Extend the leases of rows this process is still working on."""
         ids = [item.id for item in items if item.id is not None]
         if not ids:
             return
-        renewed = (
-            update(work)
-            .where(work.c.id.in_(ids), work.c.lease_owner == self.owner)
-            .values(lease_until=self.clock.now() + self.lease)
-        )
-        alone(self.engine, renewed)
+        renewed = {"items": ids, "owner": self.owner, "until": self.clock.now() + self.lease}
+        alone(self.engine, _RENEW, renewed)
 
     def holder_stalled(self, item: WorkItem) -> bool:
         """Whether the attempt `item` names is held by a worker that stopped renewing its
