@@ -1,5 +1,6 @@
-"""The round trips one event costs on PostgreSQL: a read and a write that each commit on
-their own (no BEGIN, COMMIT or ROLLBACK), and pooled connections pinged only after a rest."""
+"""The round trips one event or run step costs on PostgreSQL: reads and writes that each
+commit on their own (no BEGIN, COMMIT or ROLLBACK), and pooled connections pinged only
+after a rest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
+from opscore.errors import RevisionConflict
+from opscore.model import TransitionRecord
 from opscore.services.idempotency import IdempotentRequest
+from opscore.services.lifecycle import Plan
 from opscore.store import WorkItem
 from opscore.store.sql.engine import normalize_url, ping_when_idle
 from tests.support.backends import close_store, database_url, make_store
@@ -79,6 +83,61 @@ def test_claiming_renewing_and_finishing_work_are_one_statement_each_committing_
     words = ["UPDATE", "UPDATE", "DELETE"]  # claim (no look first), renew, finish
     assert statements == [(word, OWN) for word in words]
     assert queue.depth() == 0
+
+
+def _note(instance_id: str, at: float) -> TransitionRecord:
+    """A feed-only record like a run step's `started` note (seq 0: not in the history)."""
+    return TransitionRecord(
+        instance_id=instance_id,
+        kind="step",
+        machine="agent",
+        version=1,
+        seq=0,
+        event="started",
+        source="s",
+        dest="s",
+        at=at,
+        data={"step": "s", "attempt": 1, "status": "started"},
+    )
+
+
+def test_a_change_with_one_note_is_one_statement(core, statements):
+    # A run's step starting: the run's row (its revision one up) and the step's note.
+    agent = core.store.get("agent", "a1")
+    note = _note("a1", core.clock.now())
+    statements.clear()
+    core.store.commit(agent.evolve(revision=agent.revision + 1), agent.revision, notes=[note])
+    assert statements == [("WITH", OWN)]
+    assert note.gid is not None
+    assert core.store.get("agent", "a1").revision == agent.revision + 1
+
+
+def test_an_event_with_its_follow_up_work_is_one_statement_queueing_it(core, statements):
+    # A run's step settled and its next step queued.
+    core.agents.fire_event("a1", "activate")
+    statements.clear()
+    item = WorkItem("dispatch", "r1", "s2", 1, core.clock.now())
+    fired = core.agents.lifecycle.transact(
+        "agent", "a1", lambda current: Plan("complete", work=(item,))
+    )
+    assert statements == [("SELECT", OWN), ("WITH", OWN)]  # the read, then the commit
+    assert fired.record.gid is not None
+    assert [(i.run_id, i.step) for i in core.store.queue.claim_many(4, 0)] == [("r1", "s2")]
+
+
+def test_a_one_statement_commit_that_conflicts_queues_nothing(core, statements):
+    agent = core.store.get("agent", "a1")
+    item = WorkItem("dispatch", "r1", "s2", 1, core.clock.now())
+    stale = agent.revision - 1
+    with pytest.raises(RevisionConflict):
+        core.store.commit(
+            agent.evolve(revision=agent.revision + 1),
+            stale,
+            work=[item],
+            notes=[_note("a1", core.clock.now())],
+        )
+    assert core.store.queue.depth() == 0
+    assert core.store.get("agent", "a1").revision == agent.revision
 
 
 @pytest.fixture

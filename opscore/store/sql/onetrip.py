@@ -1,26 +1,41 @@
-"""PostgreSQL: an event's state row and history row written by one statement.
+"""PostgreSQL: a commit's instance row, its one history row and its follow-up work
+written by one statement.
 
-Most commits change one instance and append its transition record, nothing else (no
-idempotency record, notes, work or linked changes). On PostgreSQL such a commit is one
-statement: a data-modifying `WITH` that updates the instance's row if it is still at the
-expected revision, trims its history past the cap, and appends the record only if the row
-was updated. A statement is atomic on its own, so it runs in autocommit: one round trip
-instead of four (`BEGIN`, `UPDATE`, `INSERT`, `COMMIT`), and the same commit and fsync.
+Most commits change one instance and append one row to its history (an event's
+transition record, or the note of a run's step starting), and queue at most one work
+item (a run's next step); no idempotency record, no linked changes. On PostgreSQL such a
+commit is one statement: a data-modifying `WITH` that updates the instance's row if it is
+still at the expected revision, trims its history past the cap, and appends the row and
+queues the work only if the instance's row was updated. A statement is atomic on its own,
+so it runs in autocommit: one round trip instead of `BEGIN`, two or three statements and
+`COMMIT`, and the same commit and fsync.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    update,
+)
 
-from .schema import instances, transitions
+from ..work import WorkItem
+from .schema import instances, transitions, work
 
 SET = ("version", "state", "revision", "seq", "updated_at", "metadata", "context", "waiting_for")
 APPENDED = tuple(column for column in transitions.c if column.name != "gid")
+QUEUED = ("kind", "run_id", "step", "attempt", "due")
 
 
-def _statement() -> Any:
+def _statement(queues: bool) -> Any:
     updated = (
         update(instances)
         .where(
@@ -41,15 +56,25 @@ def _statement() -> Any:
         .cte("trimmed")
     )
     row = select(*(bindparam(f"t_{c.name}", type_=c.type) for c in APPENDED)).select_from(updated)
-    return (
+    statement = (
         insert(transitions)
         .from_select([column.name for column in APPENDED], row)
         .add_cte(trimmed)
         .returning(transitions.c.gid)
     )
+    if not queues:
+        return statement
+    item = [bindparam(f"w_{name}", type_=work.c[name].type) for name in QUEUED]
+    queued = (
+        insert(work)
+        .from_select([*QUEUED, "deliveries"], select(*item, literal(0)).select_from(updated))
+        .cte("queued")
+    )
+    return statement.add_cte(queued)
 
 
-STATEMENT = _statement()
+STATEMENT = _statement(queues=False)
+QUEUING = _statement(queues=True)
 
 
 def applies(engine: Engine) -> bool:
@@ -59,13 +84,21 @@ def applies(engine: Engine) -> bool:
 
 
 def write(
-    conn: Connection, values: dict[str, Any], row: dict[str, Any], trim_to: int
+    conn: Connection,
+    values: dict[str, Any],
+    row: dict[str, Any],
+    trim_to: int,
+    item: WorkItem | None = None,
 ) -> int | None:
-    """Run the statement on an autocommit `conn`: the new record's gid, or None when no row
-    was at the expected revision (then nothing was written).
+    """Run the statement on an autocommit `conn`: the new row's gid, or None when no
+    instance row was at the expected revision (then nothing was written).
 
     `values`: the instance row's new values and `of_kind`, `of_id`, `expected_revision`;
-    `row`: the transition row; `trim_to`: history records of `seq` up to it are dropped.
+    `row`: the history row; `trim_to`: history records of `seq` up to it are dropped;
+    `item`: the work to queue with it, if any.
     """
     params = {**values, "trim_to": trim_to, **{f"t_{name}": value for name, value in row.items()}}
-    return conn.execute(STATEMENT, params).scalar_one_or_none()
+    if item is None:
+        return conn.execute(STATEMENT, params).scalar_one_or_none()
+    params.update({f"w_{name}": getattr(item, name) for name in QUEUED})
+    return conn.execute(QUEUING, params).scalar_one_or_none()

@@ -206,8 +206,12 @@ class SqlStore:
         changes += [self._prepared(change) for change in also]
         kept = self._idempotency_row(idempotency)
         noted = [(note, _transition_row(note)) for note in notes]
-        if self._one_trip and record is not None and not (also or kept or noted or work):
-            self._write_one_trip(*changes[0])
+        appended = [changes[0][2]] if record is not None else []
+        appended += noted
+        if self._one_trip and len(appended) == 1 and len(work) <= 1 and not (also or kept):
+            self._write_one_trip(*changes[0][:2], appended[0], work[0] if work else None)
+            if work:
+                self.queue.wake()
             self._wake_followers()
             return record
 
@@ -262,14 +266,19 @@ class SqlStore:
             record.gid = self._append(conn, record, row)
 
     def _write_one_trip(
-        self, change: Change, values: dict[str, Any], appended: tuple[TransitionRecord, Any]
+        self,
+        change: Change,
+        values: dict[str, Any],
+        appended: tuple[TransitionRecord, dict[str, Any]],
+        item: WorkItem | None,
     ) -> None:
-        """`_replace` of one change with its record, as one statement (`onetrip`)."""
+        """A commit of one change, one history row and at most one work item, as one
+        statement (`onetrip`)."""
         record, row = appended
-        seq = record.seq or 0
+        seq = record.seq or 0  # a note (seq 0) trims nothing
         trim_to = seq - self.history_cap if seq > self.history_cap else 0
         with autocommit(self.engine) as conn:
-            gid = onetrip.write(conn, values, row, trim_to)
+            gid = onetrip.write(conn, values, row, trim_to, item)
             if gid is None:
                 self._missing_or_conflict(conn, change.instance, change.expected_revision)
         record.gid = gid
