@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import create_engine, event
@@ -19,6 +20,7 @@ from opscore.services.idempotency import IdempotentRequest
 from opscore.services.lifecycle import Plan
 from opscore.store import WorkItem
 from opscore.store.sql.engine import normalize_url, ping_when_idle
+from opscore.store.sql.store import GET_INSTANCE, _instance
 from tests.support.backends import close_store, database_url, make_store
 
 OWN = TransactionStatus.IDLE  # after the statement no transaction is open: it committed
@@ -42,13 +44,25 @@ def core(url, definitions, callbacks):
 
 @pytest.fixture
 def statements(core) -> list[tuple[str, TransactionStatus]]:
-    """Each statement's first word, and whether a transaction was open after it."""
+    """Each statement's first word, and whether a transaction was open after it: every
+    statement run on a cursor of the pool's connections, SQLAlchemy's and the reads that
+    go past it (`rawread`)."""
     seen: list[tuple[str, TransactionStatus]] = []
 
-    @event.listens_for(core.store.engine, "after_cursor_execute")
-    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        status = conn.connection.dbapi_connection.info.transaction_status
-        seen.append((statement.split()[0].upper(), status))
+    class Recording(psycopg.Cursor):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            result = super().execute(query, *args, **kwargs)
+            seen.append((str(query).split()[0].upper(), self.connection.info.transaction_status))
+            return result
+
+    @event.listens_for(core.store.engine, "checkout")
+    def record(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.cursor_factory = Recording
+
+    @event.listens_for(core.store.engine, "checkin")
+    def stop(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.cursor_factory = psycopg.Cursor
 
     return seen
 
@@ -188,3 +202,42 @@ def test_a_connection_that_died_without_resting_fails_its_statement(pinged, url)
     with pytest.raises(OperationalError):
         _backend(pinged)
     assert _backend(pinged) != dead  # the pool was discarded: the next one is new
+
+
+def test_reads_past_sqlalchemy_return_what_its_types_would(core):
+    metadata = {"team": "t", "nested": {"list": [1, 2.5, None, "é"]}}
+    core.agents.register(agent_id="a2", name="n", capabilities=["x", "y"], metadata=metadata)
+    core.agents.fire_event("a2", "activate")
+    fresh = core.store.get("agent", "a2")
+    with core.store.engine.connect() as conn:
+        through_sqlalchemy = conn.execute(GET_INSTANCE, {"of_kind": "agent", "of_id": "a2"})
+        row = through_sqlalchemy.mappings().one()
+    assert fresh == _instance(row)
+    assert (fresh.state, fresh.capabilities, fresh.metadata) == ("active", ("x", "y"), metadata)
+
+
+def test_a_read_past_sqlalchemy_gives_its_connection_back_out_of_autocommit(core):
+    autocommit_when_returned: list[bool] = []
+
+    @event.listens_for(core.store.engine, "checkin")
+    def returned(dbapi_connection: Any, _record: Any) -> None:
+        autocommit_when_returned.append(dbapi_connection.autocommit)
+
+    core.store.get("agent", "a1")
+    core.agents.liveness.seen(["a1"])
+    assert autocommit_when_returned == [False, False]  # the pool's transactions stay whole
+
+
+def test_a_read_past_sqlalchemy_on_a_killed_connection_raises_the_servers_error_then_reconnects(
+    core, url
+):
+    other = create_engine(normalize_url(url))
+    with other.connect() as conn:  # every backend of this database but this one's
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    other.dispose()
+    with pytest.raises(psycopg.OperationalError, match="terminating connection"):
+        core.store.get("agent", "a1")
+    assert core.store.get("agent", "a1").state == "idle"
