@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+from . import jsoncolumns
 from .group import GroupCommit
 from .writer import WriterLock
 
@@ -25,6 +26,7 @@ PING_IDLE_AFTER = 1.0  # seconds a pooled server connection may rest before it i
 _RETURNED = "opscore_returned"
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_JSON_COLUMNS = {"json_serializer": jsoncolumns.dumps, "json_deserializer": jsoncolumns.loads}
 
 
 def reading(engine: Engine, single: bool = False) -> Any:
@@ -103,13 +105,15 @@ def connect(url: str, synchronous: str = "FULL") -> Engine:
         raise ValueError(f"SQLite synchronous mode must be one of {SYNCHRONOUS_MODES}")
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(parsed, pool_size=10, max_overflow=10)
+        engine = create_engine(parsed, pool_size=10, max_overflow=10, **_JSON_COLUMNS)
         ping_when_idle(engine, PING_IDLE_AFTER)
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False},
+        **_JSON_COLUMNS,
     )
     _sqlite_single_writer(engine, synchronous)
     lock = _WRITER_LOCKS[engine] = WriterLock(parsed.database, SQLITE_BUSY_TIMEOUT)

@@ -6,19 +6,21 @@ CPU on SQLite, of which SQLite's own work is 3 (connection checkout, execution c
 result and type processing are the rest), and as much again on PostgreSQL. A `RawRead`
 compiles its statement once, with SQLAlchemy, and runs it on a pooled connection's DBAPI
 cursor: about 10 us of that on SQLite. What SQLAlchemy's types did for these columns is
-done here: on SQLite JSON columns are decoded as its JSON type stores them; psycopg
-decodes PostgreSQL's `json` itself (SQLAlchemy leaves it to psycopg too). On PostgreSQL
+done here: on SQLite JSON columns are decoded as its JSON type stores them
+(`jsoncolumns`); psycopg decodes PostgreSQL's `json` (with the engine's decoder, which
+SQLAlchemy hands it). On PostgreSQL
 the read runs in autocommit, as `engine.reading(single=True)` does: no `BEGIN` and no
 `ROLLBACK`. Other drivers keep SQLAlchemy's path.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import JSON, Engine, Select
+
+from . import jsoncolumns
 
 DRIVERS = (("sqlite", "pysqlite"), ("postgresql", "psycopg"))
 
@@ -74,5 +76,5 @@ class RawRead:
     def _decoded(self, row: dict[str, Any]) -> dict[str, Any]:
         for name in self._json:
             if row[name] is not None:
-                row[name] = json.loads(row[name])
+                row[name] = jsoncolumns.loads(row[name])
         return row
