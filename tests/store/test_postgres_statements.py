@@ -20,7 +20,6 @@ from opscore.services.idempotency import IdempotentRequest
 from opscore.services.lifecycle import Plan
 from opscore.store import WorkItem
 from opscore.store.sql.engine import normalize_url, ping_when_idle
-from opscore.store.sql.store import GET_INSTANCE, _instance
 from tests.support.backends import close_store, database_url, make_store
 
 OWN = TransactionStatus.IDLE  # after the statement no transaction is open: it committed
@@ -202,18 +201,6 @@ def test_a_connection_that_died_without_resting_fails_its_statement(pinged, url)
     with pytest.raises(OperationalError):
         _backend(pinged)
     assert _backend(pinged) != dead  # the pool was discarded: the next one is new
-
-
-def test_reads_past_sqlalchemy_return_what_its_types_would(core):
-    metadata = {"team": "t", "nested": {"list": [1, 2.5, None, "é"]}}
-    core.agents.register(agent_id="a2", name="n", capabilities=["x", "y"], metadata=metadata)
-    core.agents.fire_event("a2", "activate")
-    fresh = core.store.get("agent", "a2")
-    with core.store.engine.connect() as conn:
-        through_sqlalchemy = conn.execute(GET_INSTANCE, {"of_kind": "agent", "of_id": "a2"})
-        row = through_sqlalchemy.mappings().one()
-    assert fresh == _instance(row)
-    assert (fresh.state, fresh.capabilities, fresh.metadata) == ("active", ("x", "y"), metadata)
 
 
 def test_a_read_past_sqlalchemy_gives_its_connection_back_out_of_autocommit(core):

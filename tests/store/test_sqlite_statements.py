@@ -12,7 +12,6 @@ from sqlalchemy import event
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.services.idempotency import IdempotentRequest
-from opscore.store.sql.store import GET_INSTANCE, _instance
 from tests.support.backends import close_store, make_store
 
 
@@ -65,15 +64,3 @@ def test_the_heartbeat_an_answer_shows_is_one_read(core, statements):
     [beat] = core.agents.liveness.seen(["a1"]).values()
     assert statements == ["SELECT"]
     assert (beat.agent_id, beat.last_seen) == ("a1", core.clock.now())
-
-
-def test_reads_past_sqlalchemy_return_what_its_types_would(core):
-    metadata = {"team": "t", "nested": {"list": [1, 2.5, None, "é"]}}
-    core.agents.register(agent_id="a2", name="n", capabilities=["x", "y"], metadata=metadata)
-    core.agents.fire_event("a2", "activate")
-    fresh = core.store.get("agent", "a2")
-    with core.store.engine.connect() as conn:
-        through_sqlalchemy = conn.execute(GET_INSTANCE, {"of_kind": "agent", "of_id": "a2"})
-        row = through_sqlalchemy.mappings().one()
-    assert fresh == _instance(row)
-    assert (fresh.state, fresh.capabilities, fresh.metadata) == ("active", ("x", "y"), metadata)

@@ -1,0 +1,31 @@
+"""Reads past SQLAlchemy (`opscore.store.sql.rawread`) return what its types would, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from opscore.clock import ManualClock
+from opscore.core import OpsCore
+from opscore.store.sql.store import GET_INSTANCE, _instance
+from tests.support.backends import close_store, database_url, make_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def core(request, tmp_path, definitions, callbacks):
+    clock = ManualClock()
+    store = make_store(database_url(request.param, tmp_path), clock)
+    yield OpsCore(definitions, store, callbacks, clock=clock)
+    close_store(store)
+
+
+def test_reads_past_sqlalchemy_return_what_its_types_would(core):
+    metadata = {"team": "t", "nested": {"list": [1, 2.5, None, "é"]}}
+    core.agents.register(agent_id="a2", name="n", capabilities=["x", "y"], metadata=metadata)
+    core.agents.fire_event("a2", "activate")
+    fresh = core.store.get("agent", "a2")
+    with core.store.engine.connect() as conn:
+        through_sqlalchemy = conn.execute(GET_INSTANCE, {"of_kind": "agent", "of_id": "a2"})
+        row = through_sqlalchemy.mappings().one()
+    assert fresh == _instance(row)
+    assert (fresh.state, fresh.capabilities, fresh.metadata) == ("active", ("x", "y"), metadata)
