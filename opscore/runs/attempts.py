@@ -50,6 +50,7 @@ class Attempts:
             item,
             IN_PROGRESS,
             lambda run, state: self.planner.succeeded(run, state, item.step, output),
+            guess=True,
         )
 
     def fail(self, item: WorkItem, error: str, message: str) -> Fired | None:
@@ -58,6 +59,7 @@ class Attempts:
             item,
             IN_PROGRESS,
             lambda run, state: self.planner.failed(run, state, item.step, error, message),
+            guess=True,
         )
 
     def suspend(
@@ -73,7 +75,7 @@ class Attempts:
                 made.work.append(WorkItem(WorkKind.PUSH_TASK, run.id, item.step, item.attempt, now))
             return made
 
-        return self._settle(item, {StepStatus.RUNNING}, plan)
+        return self._settle(item, {StepStatus.RUNNING}, plan, guess=True)
 
     def offer(self, item: WorkItem, capability: str, request: Mapping[str, Any]) -> Fired | None:
         """The attempt waits for any agent with `capability` to claim it and report."""
@@ -81,6 +83,7 @@ class Attempts:
             item,
             {StepStatus.RUNNING},
             lambda run, state: self.planner.offered(run, state, item.step, capability, request),
+            guess=True,
         )
 
     def sleep(self, item: WorkItem, seconds: float, output: Any) -> Fired | None:
@@ -89,6 +92,7 @@ class Attempts:
             item,
             {StepStatus.RUNNING},
             lambda run, state: self.planner.sleeping(run, state, item.step, seconds, output),
+            guess=True,
         )
 
     def resume(self, item: WorkItem) -> Fired | None:
@@ -177,8 +181,16 @@ class Attempts:
         return record if record is not None and record.attempt == item.attempt else None
 
     def _settle(
-        self, item: WorkItem, statuses: Collection[StepStatus], settle: Settle
+        self,
+        item: WorkItem,
+        statuses: Collection[StepStatus],
+        settle: Settle,
+        guess: bool = False,
     ) -> Fired | None:
+        """Commit `settle`'s plan if `item` is still the step's current attempt, in one of
+        `statuses`. With `guess` (the outcomes a worker reports on the attempt it began), the
+        run is planned on first as this process last committed it (RunLedger.commit)."""
+
         def plan(run: Instance, state: RunState) -> RunPlan | None:
             record = state.step(item.step)
             if (
@@ -190,7 +202,7 @@ class Attempts:
                 return None
             return settle(run, state)
 
-        return self.ledger.commit(item.run_id, plan)
+        return self.ledger.commit(item.run_id, plan, guess=guess)
 
 
 def _is_current(run: Instance, path: str) -> bool:

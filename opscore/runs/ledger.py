@@ -55,7 +55,7 @@ class RunLedger:
     def __init__(self, lifecycle: Lifecycle, agents: AgentService) -> None:
         self.lifecycle = lifecycle
         self.agents = agents
-        self._latest: OrderedDict[str, tuple[int, RunState]] = OrderedDict()
+        self._latest: OrderedDict[str, tuple[Instance, RunState]] = OrderedDict()
         self._recent: OrderedDict[tuple[str, int], RunState] = OrderedDict()
         self._lock = Lock()
 
@@ -70,8 +70,8 @@ class RunLedger:
     def state(self, run: Instance) -> RunState:
         """The run's typed state (parsed once per revision)."""
         with self._lock:
-            revision, state = self._latest.get(run.id, (None, None))
-            if revision != run.revision:
+            latest, state = self._latest.get(run.id, (None, None))
+            if latest is None or latest.revision != run.revision:
                 state = self._recent.get((run.id, run.revision))
         if state is None:
             state = RunState.from_json(run.context)
@@ -83,8 +83,15 @@ class RunLedger:
         run_id: str,
         planner: RunPlanner,
         idempotency: IdempotentRequest | None = None,
+        *,
+        guess: bool = False,
     ) -> Fired | None:
-        """Let `planner` decide on the run as it is now and commit its plan (None: no plan)."""
+        """Let `planner` decide on the run as it is now and commit its plan (None: no plan).
+
+        With `guess`, the run as this process last committed it is planned on first, without
+        reading it (a worker reporting on the attempt it began, which nothing else changed
+        in between as a rule); if the store has moved on, it is planned again as it is.
+        """
         planned: list[tuple[RunState, RunPlan]] = []
 
         def plan(run: Instance) -> Plan | None:
@@ -107,7 +114,8 @@ class RunLedger:
         def committed(fired: Fired) -> None:
             self._remember(fired.instance, planned[0][1].state)
 
-        fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed)
+        known = self._known(run_id) if guess else None
+        fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed, known)
         if fired is None:
             return None
         before, made = planned[0]
@@ -141,6 +149,12 @@ class RunLedger:
         }[ends]
         return (bound_event(run.id, run.agent_id, event),) if event else ()
 
+    def _known(self, run_id: str) -> Instance | None:
+        """The run at the latest revision this process committed or read, if kept."""
+        with self._lock:
+            latest = self._latest.get(run_id)
+        return latest[0] if latest is not None else None
+
     def _remember(self, run: Instance, state: RunState) -> None:
         """Keep `state` as the run's at its revision (its latest, unless a later one is)."""
         key = (run.id, run.revision)
@@ -150,8 +164,8 @@ class RunLedger:
             while len(self._recent) > CACHED_STATES:
                 self._recent.popitem(last=False)
             latest = self._latest.get(run.id)
-            if latest is None or latest[0] <= run.revision:
-                self._latest[run.id] = (run.revision, state)
+            if latest is None or latest[0].revision <= run.revision:
+                self._latest[run.id] = (run, state)
                 self._latest.move_to_end(run.id)
                 while len(self._latest) > CACHED_RUNS:
                     self._latest.popitem(last=False)

@@ -16,9 +16,11 @@ from ..clock import Clock, SystemClock
 from ..engine import Engine
 from ..errors import (
     ActionFailed,
+    Conflict,
     EventNotAllowed,
     GuardRefused,
     InvalidRequest,
+    NotFound,
     PreconditionFailed,
     RevisionConflict,
     TransitionError,
@@ -187,6 +189,7 @@ class Lifecycle:
         planner: Planner,
         idempotency: IdempotentRequest | None = None,
         committed: Callable[[Fired], None] | None = None,
+        guess: Instance | None = None,
     ) -> Fired | None:
         """Read the instance, let `planner` decide, commit the plan atomically; None if no plan.
 
@@ -199,42 +202,88 @@ class Lifecycle:
         times, calling `planner` again on the fresh instance, after a short random pause
         that grows with each loss (processes that keep colliding on one busy run, such as
         a map's items finishing at once, spread out instead of losing every time).
+
+        `guess` is the instance as this process last committed it, when the caller expects
+        nothing else to have changed it since (a worker settling the attempt it began): the
+        first plan is made on it without reading the store. It counts only if it commits:
+        when the planner declines or refuses it, or the store holds a later revision, the
+        change is planned again on the stored instance, at once.
         """
+        if guess is not None:
+            fired = self._attempt_on_guess(guess, planner, idempotency, committed)
+            if fired is not None:
+                return fired
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:
                 time.sleep(_RANDOM.uniform(0, min(MAX_BACKOFF, BACKOFF * 2**attempt)))
             with self.locks.of(instance_id):
                 previous = self.store.get(kind, instance_id)
-                plan = planner(previous)
-                if plan is None:
-                    return None
-                fired = self._apply(previous, plan)
-                if plan.linked:
-                    fired.linked = self._linked(plan.linked)
-                kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
                 try:
-                    self.store.commit(
-                        fired.instance,
-                        previous.revision,
-                        fired.record,
-                        kept,
-                        plan.work,
-                        fired.notes,
-                        _changes(fired.linked) if fired.linked else (),
-                    )
+                    fired = self._attempt(previous, planner, idempotency, committed)
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
                         raise
                     continue
-                if committed is not None:
-                    committed(fired)
-            for note in fired.notes:
-                self._log_note(fired.instance, note)
-            if fired.record is not None:
-                self._log(fired.instance, fired.record)
-            self._log_linked(fired.linked)
+            if fired is not None:
+                self._log_fired(fired)
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt_on_guess(
+        self,
+        guess: Instance,
+        planner: Planner,
+        idempotency: IdempotentRequest | None,
+        committed: Callable[[Fired], None] | None,
+    ) -> Fired | None:
+        """`_attempt` on the guessed instance; None when it did not commit, for any reason
+        a stale guess can cause (a revision conflict, a refusal of the planner's)."""
+        with self.locks.of(guess.id):
+            try:
+                fired = self._attempt(guess, planner, idempotency, committed)
+            except (Conflict, TransitionError, ActionFailed, NotFound):  # RevisionConflict too
+                return None
+        if fired is not None:
+            self._log_fired(fired)
+        return fired
+
+    def _attempt(
+        self,
+        previous: Instance,
+        planner: Planner,
+        idempotency: IdempotentRequest | None,
+        committed: Callable[[Fired], None] | None,
+    ) -> Fired | None:
+        """Plan on `previous` and commit at its revision (the instance's lock held); None if
+        no plan, RevisionConflict when the store holds another revision."""
+        plan = planner(previous)
+        if plan is None:
+            return None
+        fired = self._apply(previous, plan)
+        if plan.linked:
+            fired.linked = self._linked(plan.linked)
+        kept = idempotency.record(fired, fired.instance.updated_at) if idempotency else None
+        self.store.commit(
+            fired.instance,
+            previous.revision,
+            fired.record,
+            kept,
+            plan.work,
+            fired.notes,
+            _changes(fired.linked) if fired.linked else (),
+        )
+        if committed is not None:
+            committed(fired)
+        return fired
+
+    def _log_fired(self, fired: Fired) -> None:
+        """The log lines of a committed change: its notes, its transition, linked ones."""
+        for note in fired.notes:
+            self._log_note(fired.instance, note)
+        if fired.record is not None:
+            self._log(fired.instance, fired.record)
+        if fired.linked:
+            self._log_linked(fired.linked)
 
     def _apply(self, previous: Instance, plan: Plan) -> Fired:
         now = self.clock.now()

@@ -1,7 +1,8 @@
 """The run ledger keeps the parsed state of each run's latest revision, for the runs used
 last: a run's next commit never parses its own JSON again, however many commits of other
 runs came in between (a map's items queue behind every other run's). It also keeps the
-states committed last, which a worker may read after another worker committed again."""
+states committed last, which a worker may read after another worker committed again; and
+the run a worker reporting on the attempt it began plans on, without reading it again."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from opscore.runs import ledger as ledger_module
 from opscore.runs.planner import RunPlan
 from opscore.runs.state import RunState
+from opscore.services.lifecycle import Plan
 
 INPUT = {"url": "http://127.0.0.1:9/report"}
 
@@ -77,3 +79,59 @@ def test_a_revision_just_superseded_is_still_read_without_parsing(core, parses):
 
     assert parses == []
     assert state.to_json() == held.context
+
+
+@pytest.fixture
+def run_reads(workflow_core, monkeypatch) -> list[str]:
+    """The ids of the runs read from the store from now on."""
+    seen: list[str] = []
+    read = workflow_core.store.get
+
+    def counted(kind: str, instance_id: str):
+        if kind == "run":
+            seen.append(instance_id)
+        return read(kind, instance_id)
+
+    monkeypatch.setattr(workflow_core.store, "get", counted)
+    return seen
+
+
+def _begun(core):
+    """A run of `resilient` whose step this process took and began (no workers running)."""
+    core.stop()
+    run = core.runs.start("resilient")
+    taken = core.store.queue.claim(0)
+    assert core.attempts.begin(taken) is not None
+    return run, taken
+
+
+def test_the_outcome_of_an_attempt_this_process_began_is_committed_without_reading_the_run(
+    workflow_core, run_reads
+):
+    run, taken = _begun(workflow_core)
+    run_reads.clear()
+
+    fired = workflow_core.attempts.succeed(taken, {"done": True})
+
+    assert run_reads == []
+    assert fired is not None
+    assert workflow_core.runs.get(run.id).state == "succeeded"
+
+
+def test_an_outcome_after_the_run_changed_elsewhere_is_planned_on_the_stored_run(
+    workflow_core, run_reads
+):
+    run, taken = _begun(workflow_core)
+    # Another process commits a revision this one's ledger never sees.
+    moved = workflow_core.lifecycle.transact(
+        "run", run.id, lambda current: Plan(context=current.context)
+    )
+    assert moved is not None
+    run_reads.clear()
+
+    fired = workflow_core.attempts.succeed(taken, {"done": True})
+
+    assert run_reads == [run.id]
+    assert fired is not None
+    assert fired.previous.revision == moved.instance.revision
+    assert workflow_core.runs.get(run.id).state == "succeeded"

@@ -1,8 +1,14 @@
 """Lifecycle.transact's `committed` hook: what a writer leaves for the next one in this
-process (the runs' ledger keeps the parsed state of the revision it committed)."""
+process (the runs' ledger keeps the parsed state of the revision it committed); and its
+`guess`: a plan made on the instance as this process last committed it counts only if it
+commits, otherwise the change is planned again on the stored instance."""
 
 from __future__ import annotations
 
+import pytest
+
+from opscore.errors import EventNotAllowed
+from opscore.model import Instance
 from opscore.services.lifecycle import Fired, Plan
 
 
@@ -27,3 +33,88 @@ def test_committed_is_not_called_when_there_is_nothing_to_commit(core):
 
     assert core.lifecycle.transact("agent", agent.id, lambda _: None, None, seen.append) is None
     assert seen == []
+
+
+@pytest.fixture
+def reads(core, monkeypatch) -> list[str]:
+    """The ids of the instances read from the store from now on."""
+    seen: list[str] = []
+    read = core.lifecycle.store.get
+
+    def counted(kind: str, instance_id: str):
+        seen.append(instance_id)
+        return read(kind, instance_id)
+
+    monkeypatch.setattr(core.lifecycle.store, "get", counted)
+    return seen
+
+
+def _toggle(current: Instance) -> Plan:
+    return Plan("activate" if current.state == "idle" else "complete")
+
+
+def test_a_plan_on_a_current_guess_commits_without_reading_the_store(core, reads):
+    agent = core.agents.register()
+
+    fired = core.lifecycle.transact("agent", agent.id, _toggle, guess=agent)
+
+    assert reads == []
+    assert fired is not None
+    assert fired.previous is agent
+    assert core.agents.get(agent.id).state == "active"
+
+
+def test_a_stale_guess_is_planned_again_on_the_stored_instance_and_commits_once(core, reads):
+    agent = core.agents.register()
+    core.agents.fire_event(agent.id, "activate")  # elsewhere: the guess below is behind
+    reads.clear()
+    planned_on: list[tuple[int, str]] = []
+
+    def planner(current: Instance) -> Plan:
+        planned_on.append((current.revision, current.state))
+        return _toggle(current)
+
+    fired = core.lifecycle.transact("agent", agent.id, planner, guess=agent)
+
+    assert planned_on == [(agent.revision, "idle"), (agent.revision + 1, "active")]
+    assert reads == [agent.id]
+    assert fired is not None
+    assert fired.record is not None
+    assert (fired.record.event, fired.instance.state) == ("complete", "idle")
+    history = core.agents.history(agent.id).items
+    assert [record.event for record in history] == ["activate", "complete"]
+
+
+def test_a_guess_the_planner_declines_is_planned_again_on_the_stored_instance(core, reads):
+    agent = core.agents.register()
+    core.agents.fire_event(agent.id, "activate")
+    reads.clear()
+
+    def only_when_active(current: Instance) -> Plan | None:
+        return Plan("complete") if current.state == "active" else None
+
+    fired = core.lifecycle.transact("agent", agent.id, only_when_active, guess=agent)
+
+    assert reads == [agent.id]
+    assert fired is not None
+    assert fired.instance.state == "idle"
+
+
+def test_an_event_the_guess_refuses_is_fired_on_the_stored_instance(core):
+    agent = core.agents.register()
+    core.agents.fire_event(agent.id, "activate")  # "complete" is allowed only from here
+
+    fired = core.lifecycle.transact("agent", agent.id, lambda _: Plan("complete"), guess=agent)
+
+    assert fired is not None
+    assert fired.instance.state == "idle"
+
+
+def test_a_refusal_of_the_stored_instance_is_raised_after_a_guess_and_changes_nothing(core):
+    agent = core.agents.register()
+
+    with pytest.raises(EventNotAllowed):
+        core.lifecycle.transact("agent", agent.id, lambda _: Plan("complete"), guess=agent)
+
+    assert core.agents.get(agent.id).revision == agent.revision
+    assert core.agents.history(agent.id).items == []
