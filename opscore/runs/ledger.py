@@ -1,9 +1,11 @@
 """The one place a run's typed state is read from its instance and committed back.
 
 A change of a run goes through `RunLedger.commit`: the lifecycle re-reads the run under
-its lock, a planner turns it (and its `RunState`) into a `RunPlan`, and the plan is
-committed with its history record, the work that follows and, when the run ends, its
-bound agent's event, in one step. Parsed states are kept: the latest revision of each of
+its lock (a worker's report on the attempt it began is planned first on the run as this
+process committed it, and again on the stored run if that has moved on), a planner turns
+it (and its `RunState`) into a `RunPlan`, and the plan is committed with its history
+record, the work that follows and, when the run ends, its bound agent's event, in one
+step. Parsed states are kept: the latest revision of each of
 the runs used last, however many commits of other runs come in between, and the
 revisions committed last, which a worker may still hold when another commits, so the hot
 path never parses its own writes again.

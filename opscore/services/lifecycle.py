@@ -210,6 +210,8 @@ class Lifecycle:
         change is planned again on the stored instance, at once.
         """
         if guess is not None:
+            if (guess.kind, guess.id) != (kind, instance_id):
+                raise ValueError(f"a guess of {guess.kind} {guess.id} for {kind} {instance_id}")
             fired = self._attempt_on_guess(guess, planner, idempotency, committed)
             if fired is not None:
                 return fired

@@ -118,3 +118,14 @@ def test_a_refusal_of_the_stored_instance_is_raised_after_a_guess_and_changes_no
 
     assert core.agents.get(agent.id).revision == agent.revision
     assert core.agents.history(agent.id).items == []
+
+
+def test_a_guess_of_another_instance_is_refused_before_anything_is_planned(core):
+    agent, other = core.agents.register(), core.agents.register()
+    planned: list[Instance] = []
+
+    with pytest.raises(ValueError, match="a guess of agent"):
+        core.lifecycle.transact("agent", agent.id, planned.append, guess=other)
+
+    assert planned == []
+    assert core.agents.get(other.id).revision == other.revision
