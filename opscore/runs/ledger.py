@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from threading import Lock
 
 from ..definitions.workflow.template import WorkflowTemplate
@@ -116,7 +117,7 @@ class RunLedger:
         def committed(fired: Fired) -> None:
             self._remember(fired.instance, planned[0][1].state)
 
-        known = self._known(run_id) if guess else None
+        known = partial(self._known, run_id) if guess else None
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed, known)
         if fired is None:
             return None

@@ -93,6 +93,13 @@ class Plan:
 Planner = Callable[[Instance], Plan | None]
 
 
+class _Missed:
+    """What a plan on a guess gives when it did not commit (see `Lifecycle.transact`)."""
+
+
+MISSED = _Missed()
+
+
 def new_id() -> str:
     """A fresh random instance id."""
     return uuid.uuid4().hex
@@ -189,7 +196,7 @@ class Lifecycle:
         planner: Planner,
         idempotency: IdempotentRequest | None = None,
         committed: Callable[[Fired], None] | None = None,
-        guess: Instance | None = None,
+        guess: Callable[[], Instance | None] | None = None,
     ) -> Fired | None:
         """Read the instance, let `planner` decide, commit the plan atomically; None if no plan.
 
@@ -203,25 +210,28 @@ class Lifecycle:
         that grows with each loss (processes that keep colliding on one busy run, such as
         a map's items finishing at once, spread out instead of losing every time).
 
-        `guess` is the instance as this process last committed it, when the caller expects
-        nothing else to have changed it since (a worker settling the attempt it began): the
-        first plan is made on it without reading the store. It counts only if it commits:
-        when the planner declines or refuses it, or the store holds a later revision, the
-        change is planned again on the stored instance, at once.
+        `guess`, called with the instance's lock held, gives the instance as this process
+        last committed it (or None), when the caller expects nothing else to have changed it
+        since (a worker settling the attempt it began): the first plan is made on it without
+        reading the store. It counts only if it commits; when the store holds a later
+        revision, or the planner declines the guess or it is refused while the store has
+        moved on, the change is planned again on the stored instance, at once. Only for
+        kinds whose ids are never used again (runs): a revision then names one content.
         """
-        if guess is not None:
-            if (guess.kind, guess.id) != (kind, instance_id):
-                raise ValueError(f"a guess of {guess.kind} {guess.id} for {kind} {instance_id}")
-            fired = self._attempt_on_guess(guess, planner, idempotency, committed)
-            if fired is not None:
-                return fired
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:
                 time.sleep(_RANDOM.uniform(0, min(MAX_BACKOFF, BACKOFF * 2**attempt)))
             with self.locks.of(instance_id):
-                previous = self.store.get(kind, instance_id)
+                known = guess() if guess is not None and not attempt else None
                 try:
-                    fired = self._attempt(previous, planner, idempotency, committed)
+                    fired = MISSED
+                    if known is not None:
+                        fired = self._on_guess(
+                            kind, instance_id, known, planner, idempotency, committed
+                        )
+                    if isinstance(fired, _Missed):
+                        previous = self.store.get(kind, instance_id)
+                        fired = self._attempt(previous, planner, idempotency, committed)
                 except RevisionConflict:
                     if attempt + 1 == MAX_CONFLICT_RETRIES:
                         raise
@@ -231,23 +241,30 @@ class Lifecycle:
             return fired
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt_on_guess(
+    def _on_guess(
         self,
-        guess: Instance,
+        kind: str,
+        instance_id: str,
+        known: Instance,
         planner: Planner,
         idempotency: IdempotentRequest | None,
         committed: Callable[[Fired], None] | None,
-    ) -> Fired | None:
-        """`_attempt` on the guessed instance; None when it did not commit, for any reason
-        a stale guess can cause (a revision conflict, a refusal of the planner's)."""
-        with self.locks.of(guess.id):
-            try:
-                fired = self._attempt(guess, planner, idempotency, committed)
-            except (Conflict, TransitionError, ActionFailed, NotFound):  # RevisionConflict too
-                return None
-        if fired is not None:
-            self._log_fired(fired)
-        return fired
+    ) -> Fired | _Missed:
+        """`_attempt` on the guessed instance (its lock held), or MISSED to plan again on the
+        stored one. A refusal stands if the store still holds the guessed revision (the
+        plan, its actions included, is not made twice); a refusal of a guess that was
+        behind is counted in `opscore_events_rejected` all the same."""
+        if (known.kind, known.id) != (kind, instance_id):
+            raise ValueError(f"a guess of {known.kind} {known.id} for {kind} {instance_id}")
+        try:
+            fired = self._attempt(known, planner, idempotency, committed)
+        except (Conflict, NotFound):  # a revision conflict among them: the store moved on
+            return MISSED
+        except (TransitionError, ActionFailed):
+            if self.store.get(kind, instance_id).revision == known.revision:
+                raise
+            return MISSED
+        return MISSED if fired is None else fired
 
     def _attempt(
         self,

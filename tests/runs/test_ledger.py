@@ -119,7 +119,7 @@ def test_the_outcome_of_an_attempt_this_process_began_is_committed_without_readi
 
 
 def test_an_outcome_after_the_run_changed_elsewhere_is_planned_on_the_stored_run(
-    workflow_core, run_reads
+    workflow_core, run_reads, monkeypatch
 ):
     run, taken = _begun(workflow_core)
     # Another process commits a revision this one's ledger never sees.
@@ -127,10 +127,20 @@ def test_an_outcome_after_the_run_changed_elsewhere_is_planned_on_the_stored_run
         "run", run.id, lambda current: Plan(context=current.context)
     )
     assert moved is not None
+    ledger = workflow_core.runs.ledger
+    planned_on: list[int] = []
+    state = ledger.state
+
+    def spied(current):
+        planned_on.append(current.revision)
+        return state(current)
+
+    monkeypatch.setattr(ledger, "state", spied)
     run_reads.clear()
 
     fired = workflow_core.attempts.succeed(taken, {"done": True})
 
+    assert planned_on[:2] == [moved.instance.revision - 1, moved.instance.revision]
     assert run_reads == [run.id]
     assert fired is not None
     assert fired.previous.revision == moved.instance.revision

@@ -6,6 +6,7 @@ commits, otherwise the change is planned again on the stored instance."""
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from opscore.errors import EventNotAllowed
 from opscore.model import Instance
@@ -56,7 +57,7 @@ def _toggle(current: Instance) -> Plan:
 def test_a_plan_on_a_current_guess_commits_without_reading_the_store(core, reads):
     agent = core.agents.register()
 
-    fired = core.lifecycle.transact("agent", agent.id, _toggle, guess=agent)
+    fired = core.lifecycle.transact("agent", agent.id, _toggle, guess=lambda: agent)
 
     assert reads == []
     assert fired is not None
@@ -74,7 +75,7 @@ def test_a_stale_guess_is_planned_again_on_the_stored_instance_and_commits_once(
         planned_on.append((current.revision, current.state))
         return _toggle(current)
 
-    fired = core.lifecycle.transact("agent", agent.id, planner, guess=agent)
+    fired = core.lifecycle.transact("agent", agent.id, planner, guess=lambda: agent)
 
     assert planned_on == [(agent.revision, "idle"), (agent.revision + 1, "active")]
     assert reads == [agent.id]
@@ -93,7 +94,7 @@ def test_a_guess_the_planner_declines_is_planned_again_on_the_stored_instance(co
     def only_when_active(current: Instance) -> Plan | None:
         return Plan("complete") if current.state == "active" else None
 
-    fired = core.lifecycle.transact("agent", agent.id, only_when_active, guess=agent)
+    fired = core.lifecycle.transact("agent", agent.id, only_when_active, guess=lambda: agent)
 
     assert reads == [agent.id]
     assert fired is not None
@@ -104,20 +105,49 @@ def test_an_event_the_guess_refuses_is_fired_on_the_stored_instance(core):
     agent = core.agents.register()
     core.agents.fire_event(agent.id, "activate")  # "complete" is allowed only from here
 
-    fired = core.lifecycle.transact("agent", agent.id, lambda _: Plan("complete"), guess=agent)
+    fired = core.lifecycle.transact(
+        "agent", agent.id, lambda _: Plan("complete"), guess=lambda: agent
+    )
 
     assert fired is not None
     assert fired.instance.state == "idle"
 
 
-def test_a_refusal_of_the_stored_instance_is_raised_after_a_guess_and_changes_nothing(core):
+def _rejections() -> float:
+    labels = {"kind": "agent", "machine": "agent", "reason": "not_allowed"}
+    return REGISTRY.get_sample_value("opscore_events_rejected_total", labels) or 0.0
+
+
+def test_a_refusal_of_a_current_guess_stands_without_planning_it_again(core):
     agent = core.agents.register()
+    planned_on: list[int] = []
+    rejected = _rejections()
+
+    def planner(current: Instance) -> Plan:
+        planned_on.append(current.revision)
+        return Plan("complete")  # not allowed from idle
 
     with pytest.raises(EventNotAllowed):
-        core.lifecycle.transact("agent", agent.id, lambda _: Plan("complete"), guess=agent)
+        core.lifecycle.transact("agent", agent.id, planner, guess=lambda: agent)
 
+    assert planned_on == [agent.revision]
+    assert _rejections() == rejected + 1
     assert core.agents.get(agent.id).revision == agent.revision
     assert core.agents.history(agent.id).items == []
+
+
+def test_the_guess_is_taken_with_the_instances_lock_held(core):
+    agent = core.agents.register()
+    lock = core.lifecycle.locks.of(agent.id)
+    held: list[bool] = []
+
+    def guess() -> Instance:
+        held.append(lock.locked())
+        return agent
+
+    core.lifecycle.transact("agent", agent.id, _toggle, guess=guess)
+
+    assert held == [True]
 
 
 def test_a_guess_of_another_instance_is_refused_before_anything_is_planned(core):
@@ -125,7 +155,7 @@ def test_a_guess_of_another_instance_is_refused_before_anything_is_planned(core)
     planned: list[Instance] = []
 
     with pytest.raises(ValueError, match="a guess of agent"):
-        core.lifecycle.transact("agent", agent.id, planned.append, guess=other)
+        core.lifecycle.transact("agent", agent.id, planned.append, guess=lambda: other)
 
     assert planned == []
     assert core.agents.get(other.id).revision == other.revision
