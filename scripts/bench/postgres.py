@@ -22,7 +22,7 @@ from sqlalchemy import text
 from opscore.store.sql import connect
 from opscore.store.sql.schema import metadata
 
-from .cpu import measured, named
+from .cpu import family, measured, named
 from .results import Figure
 from .web import KEY as API_KEY
 from .web import (
@@ -160,9 +160,11 @@ def machines_with_template(scratch: Path) -> Path:
 
 
 @contextlib.contextmanager
-def cluster(url: str, scratch: Path) -> Iterator[tuple[int, list[subprocess.Popen]]]:
+def cluster(
+    url: str, scratch: Path
+) -> Iterator[tuple[int, list[subprocess.Popen], subprocess.Popen]]:
     """An emptied database, 2 API processes without step workers and 2 `opscore worker`
-    processes of 4 threads: (the API's port, the worker processes)."""
+    processes of 4 threads: (the API's port, the worker processes, the API's server)."""
     reset(url)
     port = free_port()
     env = environment(url, port, machines_with_template(scratch), 4)
@@ -179,7 +181,7 @@ def cluster(url: str, scratch: Path) -> Iterator[tuple[int, list[subprocess.Pope
         for _ in range(WORKER_PROCESSES)
     ]
     try:
-        yield port, workers
+        yield port, workers, server
     finally:
         for worker in workers:
             stop(worker)
@@ -211,18 +213,27 @@ def carry_out(port: int) -> None:
 def steps(url: str, repetitions: int, scratch: Path) -> list[Figure]:
     """Step transitions/s of RUNS runs of a 10-step noop template, started over HTTP on 2 API
     processes (no step workers of their own) and carried out by 2 `opscore worker` processes."""
-    rates, worker_cpu, database_cpu = [], [], []
+    rates: list[float] = []
+    cpu: dict[str, list[float]] = {"workers": [], "api": [], "database": []}
     for _ in range(repetitions):
-        with cluster(url, scratch) as (port, workers):
-            groups = {"workers": lambda: [w.pid for w in workers], "database": named_postgres}
+        with cluster(url, scratch) as (port, workers, server):
+            groups = {
+                "workers": lambda: [w.pid for w in workers],
+                "api": lambda: family(server.pid),
+                "database": named_postgres,
+            }
             begin = time.perf_counter()
             _, spent = measured(groups, lambda: carry_out(port))
             rates.append(RUNS * STEPS / (time.perf_counter() - begin))
-        worker_cpu.append(spent["workers"] * 1000 / (RUNS * STEPS))
-        database_cpu.append(spent["database"] * 1000 / (RUNS * STEPS))
-    cpu_note = f"CPU per step: the workers' {statistics.median(worker_cpu):.2f} ms"
-    if any(database_cpu):  # none when the database runs on another host
-        cpu_note += f" and the database's {statistics.median(database_cpu):.2f} ms"
+        for name, seconds in spent.items():
+            cpu[name].append(seconds * 1000 / (RUNS * STEPS))
+    median = {name: statistics.median(spent) for name, spent in cpu.items()}
+    cpu_note = (
+        f"CPU per step: the workers' {median['workers']:.2f} ms, "
+        f"the API processes' {median['api']:.2f} ms"
+    )
+    if median["database"]:  # none when the database runs on another host
+        cpu_note += f" and the database's {median['database']:.2f} ms"
     throughput = Figure(
         "postgresql",
         STEPS_ROW,

@@ -118,7 +118,7 @@ def postgres_steps_profile(seconds: float) -> str:
         return "(no PostgreSQL named, or py-spy missing: no profile)"
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        with postgres.cluster(url, scratch) as (port, workers):
+        with postgres.cluster(url, scratch) as (port, workers, _):
             postgres.start_runs(port)  # meanwhile the workers start and begin the steps
             try:
                 return _spy(workers[0].pid, seconds, scratch)
