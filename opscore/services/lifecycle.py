@@ -93,13 +93,6 @@ class Plan:
 Planner = Callable[[Instance], Plan | None]
 
 
-class _Missed:
-    """What a plan on a guess gives when it did not commit (see `Lifecycle.transact`)."""
-
-
-MISSED = _Missed()
-
-
 def new_id() -> str:
     """A fresh random instance id."""
     return uuid.uuid4().hex
@@ -224,12 +217,12 @@ class Lifecycle:
             with self.locks.of(instance_id):
                 known = guess() if guess is not None and not attempt else None
                 try:
-                    fired = MISSED
+                    fired = None
                     if known is not None:
                         fired = self._on_guess(
                             kind, instance_id, known, planner, idempotency, committed
                         )
-                    if isinstance(fired, _Missed):
+                    if fired is None:
                         previous = self.store.get(kind, instance_id)
                         fired = self._attempt(previous, planner, idempotency, committed)
                 except RevisionConflict:
@@ -249,22 +242,22 @@ class Lifecycle:
         planner: Planner,
         idempotency: IdempotentRequest | None,
         committed: Callable[[Fired], None] | None,
-    ) -> Fired | _Missed:
-        """`_attempt` on the guessed instance (its lock held), or MISSED to plan again on the
-        stored one. A refusal stands if the store still holds the guessed revision (the
-        plan, its actions included, is not made twice); a refusal of a guess that was
-        behind is counted in `opscore_events_rejected` all the same."""
+    ) -> Fired | None:
+        """`_attempt` on the guessed instance (its lock held); None when it did not commit,
+        to plan again on the stored one. A refusal stands if the store still holds the
+        guessed revision (the plan, its actions included, is not made twice); a refusal of a
+        guess that was behind is counted in `opscore_events_rejected` all the same."""
         if (known.kind, known.id) != (kind, instance_id):
             raise ValueError(f"a guess of {known.kind} {known.id} for {kind} {instance_id}")
         try:
             fired = self._attempt(known, planner, idempotency, committed)
         except (Conflict, NotFound):  # a revision conflict among them: the store moved on
-            return MISSED
+            return None
         except (TransitionError, ActionFailed):
             if self.store.get(kind, instance_id).revision == known.revision:
                 raise
-            return MISSED
-        return MISSED if fired is None else fired
+            return None
+        return fired
 
     def _attempt(
         self,
