@@ -6,12 +6,11 @@ import os
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import MetaData
 
 from opscore.store import MemoryStore, MemoryWorkQueue
 from opscore.store.migrations import upgrade
 from opscore.store.sql import SqlStore, connect
-from opscore.store.sql.schema import metadata
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 POSTGRES_ENV = "OPSCORE_TEST_DATABASE_URL"
@@ -30,11 +29,13 @@ def database_url(backend: str, tmp_path: Any) -> str:
 
 
 def reset_postgres(url: str) -> None:
-    """Drop every table so the test starts from an empty, freshly migrated database."""
+    """Drop every table the database holds, ours or not (one an older schema, or another
+    suite, left behind goes too), so the test starts from an empty database to migrate."""
     engine = connect(url)
     with engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        found = MetaData()
+        found.reflect(conn)
+        found.drop_all(conn)
     engine.dispose()
 
 
