@@ -17,10 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import MetaData
 
 from opscore.store.sql import connect
-from opscore.store.sql.schema import metadata
 
 from .cpu import family, measured, named
 from .results import Figure
@@ -66,11 +65,12 @@ def skipped() -> list[Figure]:
 
 
 def reset(url: str) -> None:
-    """An empty, freshly migrated database."""
+    """An empty, freshly migrated database (every table it held dropped, ours or not)."""
     engine = connect(url)
     with engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        found = MetaData()
+        found.reflect(conn)
+        found.drop_all(conn)
     engine.dispose()
     subprocess.run(
         [OPSCORE, "db", "upgrade"],
