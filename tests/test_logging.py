@@ -11,7 +11,15 @@ import threading
 import pytest
 from loguru import logger
 
-from opscore.logs import JsonLines, configure_logging, info_fields, request_id
+from opscore import logs
+from opscore.logs import (
+    JsonLines,
+    TransitionLine,
+    configure_logging,
+    encode_line,
+    info_fields,
+    request_id,
+)
 
 
 def test_each_transition_writes_one_json_line_with_its_context(core, json_logs):
@@ -139,3 +147,57 @@ def test_lines_written_by_many_threads_at_once_stay_whole(tmp_path, size):
     assert sorted((line["thread"], line["i"]) for line in lines) == [
         (n, i) for n in range(threads) for i in range(lines_each)
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "instance_id", "agent_id", "rid"),
+    [
+        ("agent", "a1", None, None),
+        ("session", "s1", "a1", None),
+        ("run", "r1", None, "req-7"),
+        ("session", 'odd "id"\\ é ☃', 'ag\n"1"', 'r"q'),
+    ],
+    ids=["agent", "session-of-agent", "run-in-request", "escaped"],
+)
+def test_a_transition_line_is_the_line_its_fields_encode_to(
+    json_logs, kind, instance_id, agent_id, rid
+):
+    line = TransitionLine(kind, "go", "idle", 'busy "now"')
+    token = request_id.set(rid)
+    try:
+        line.write(instance_id, 3, agent_id)
+        expected = line.fields(instance_id, 3, agent_id)
+    finally:
+        request_id.reset(token)
+    if rid is not None:
+        expected["request_id"] = rid
+    [written] = json_logs()
+    assert encode_line(written) == encode_line(expected)
+    assert written["message"] == f'{kind} {instance_id} go: idle -> busy "now"'
+
+
+def test_a_transition_line_orjson_refuses_is_still_written_escaped(json_logs):
+    TransitionLine("agent", "go", "idle", "busy").write("\udc80", 1, None)
+    [line] = json_logs()
+    assert (line["agent_id"], line["seq"]) == ("\udc80", 1)
+
+
+def test_a_transition_line_below_the_level_is_not_written(tmp_path):
+    buffer = io.StringIO()
+    configure_logging("WARNING", "json", stream=buffer)
+    TransitionLine("agent", "go", "idle", "busy").write("a1", 1, None)
+    assert buffer.getvalue() == ""
+
+
+def test_line_times_are_utc_milliseconds_each_made_once(monkeypatch):
+    clock = logs._Clock()
+    now = iter([1_764_806_400.1234, 1_764_806_400.1237, 1_764_806_400.1241, 1_764_806_401.0])
+    monkeypatch.setattr(logs.time, "time", lambda: next(now))
+    times = [clock.now() for _ in range(4)]
+    assert times == [
+        "2025-12-04T00:00:00.123Z",
+        "2025-12-04T00:00:00.123Z",
+        "2025-12-04T00:00:00.124Z",
+        "2025-12-04T00:00:01.000Z",
+    ]
+    assert times[1] is times[0]  # made once for its millisecond

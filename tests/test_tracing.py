@@ -117,6 +117,16 @@ def test_json_log_lines_carry_the_trace_id_of_their_request(traced, spans):
     assert access["span_id"] == f"{span.context.span_id:016x}"
 
 
+def test_a_transition_line_carries_the_trace_id_of_its_request(traced, spans):
+    traced.post("/v1/agents", json={"id": "a1"}, headers=AUTH)
+    lines = io.StringIO()
+    configure_logging("INFO", "json", stream=lines)
+    traced.post("/v1/agents/a1/events", json={"event": "activate"}, headers=AUTH)
+    [span] = named(spans, "POST /v1/agents/")
+    [line] = [json.loads(line) for line in lines.getvalue().splitlines() if '"event"' in line]
+    assert (line["event"], line["trace_id"]) == ("activate", f"{span.context.trace_id:032x}")
+
+
 def test_without_traces_log_lines_have_no_trace_id(client):
     lines = io.StringIO()
     configure_logging("INFO", "json", stream=lines)

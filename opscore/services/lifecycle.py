@@ -26,7 +26,7 @@ from ..errors import (
     TransitionError,
     UnknownEvent,
 )
-from ..logs import info_fields, line_time, write_info
+from ..logs import TransitionLine, info_fields
 from ..model import EMPTY, Change, Instance, Page, Query, TransitionRecord
 from ..store import Store
 from ..store.work import WorkItem
@@ -114,7 +114,8 @@ class Lifecycle:
         self.locks = locks or StripedLocks()
         self.clock = clock or SystemClock()
         self.limits = limits
-        self._counted: dict[tuple[str, str, str], Any] = {}  # transition counters, by labels
+        # Each transition's counter and log line, by kind, machine, event, source and dest.
+        self._transitions: dict[tuple[str, ...], tuple[Any, TransitionLine]] = {}
 
     def create(
         self,
@@ -363,25 +364,14 @@ class Lifecycle:
         return self.engine.is_final(instance)
 
     def _log(self, instance: Instance, record: TransitionRecord) -> None:
-        key = (instance.kind, instance.machine, record.event)
-        counter = self._counted.get(key)
-        if counter is None:
-            counter = self._counted[key] = metrics.child(metrics.transitions, *key)
-        counter.inc()
-        line = {
-            "time": line_time(),
-            "level": "INFO",
-            "message": f"{instance.kind} {instance.id} {record.event}: "
-            f"{record.source} -> {record.dest}",
-            f"{instance.kind}_id": instance.id,
-            "event": record.event,
-            "source": record.source,
-            "dest": record.dest,
-            "seq": record.seq,
-        }
-        if instance.agent_id is not None:
-            line["agent_id"] = instance.agent_id
-        write_info(line)
+        key = (instance.kind, instance.machine, record.event, record.source, record.dest)
+        known = self._transitions.get(key)
+        if known is None:
+            counter = metrics.child(metrics.transitions, *key[:3])
+            line = TransitionLine(instance.kind, record.event, record.source, record.dest)
+            known = self._transitions[key] = (counter, line)
+        known[0].inc()
+        known[1].write(instance.id, record.seq, instance.agent_id)
 
     def _log_note(self, instance: Instance, note: TransitionRecord) -> None:
         data = note.data
