@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from inspect import iscoroutinefunction
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import __version__
@@ -16,7 +17,7 @@ from ..config import Settings
 from ..core import OpsCore
 from ..logs import configure_logging
 from . import errors, observability, paths, security, traces
-from .http import json_response
+from .http import current_request, json_response
 from .resources import (
     agents,
     deliveries,
@@ -53,16 +54,38 @@ BODY_TYPES = {
 JSON_TYPES = ("application/json",)
 
 
+# Functions whose kind (coroutine or not) OpsCoreFlask remembers; past it, it asks again.
+REMEMBERED_FUNCTIONS = 1024
+
+
 class OpsCoreFlask(Flask):
-    """Flask, answering OPTIONS with the methods of the matched route only.
+    """Flask, answering OPTIONS with the methods of the matched route only, and asking
+    once per function whether it is a coroutine function.
 
     `/v1/machines/validate` (POST) also matches `/v1/machines/<name>` (GET); werkzeug
     would advertise both, though `validate` is only ever the POST operation.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutine_functions: dict[Callable[..., Any], bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, with each function's kind remembered: Flask asks it of every hook,
+        view and handler of every request (18 `inspect` checks for one event)."""
+        # A class-based view's method is bound anew each request: remember its function.
+        key = getattr(func, "__func__", func)
+        known = self._coroutine_functions.get(key)
+        if known is None:
+            known = iscoroutinefunction(func)
+            if len(self._coroutine_functions) < REMEMBERED_FUNCTIONS:
+                self._coroutine_functions[key] = known
+        return self.async_to_sync(func) if known else func
+
     def make_default_options_response(self) -> Any:
         response = self.response_class()
-        response.allow.update(request.url_rule.methods if request.url_rule else ())
+        rule = current_request().url_rule
+        response.allow.update(rule.methods if rule else ())
         return response
 
 
@@ -128,6 +151,7 @@ def create_app(
 
 def require_supported_body() -> Any:
     """A body of a type the endpoint does not read is a 415, not a confusing 422."""
+    request = current_request()
     if request.url_rule is None or request.method not in ("POST", "PUT", "PATCH"):
         return None  # routing failed: the 404 or 405 says more than a 415 would
     if not _has_body():
@@ -147,6 +171,7 @@ def reject_oversized_streamed_body() -> None:
     and hands over what it read; reading one byte more tells a body that fits from one
     that does not.
     """
+    request = current_request()
     if request.content_length is not None or not _has_body():
         return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -157,6 +182,7 @@ def reject_oversized_streamed_body() -> None:
 
 def reject_unknown_query_parameters() -> Any:
     """A query parameter the operation does not define is a 422 naming it, not ignored."""
+    request = current_request()
     if request.url_rule is None or not request.args:
         return None
     known = _query_parameters().get((request.url_rule.rule, request.method.lower()))
@@ -190,4 +216,5 @@ def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
 
 
 def _has_body() -> bool:
+    request = current_request()
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")

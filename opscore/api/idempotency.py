@@ -22,7 +22,7 @@ from flask import Response, current_app, g, request
 from ..errors import IdempotencyKeyReused, InvalidRequest, OpsCoreError
 from ..model import IdempotencyRecord
 from ..services.idempotency import IdempotentRequest, Render
-from .http import json_response
+from .http import current_request, json_response
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -51,7 +51,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
+        key = current_request().headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
         if not _KEY.match(key):

@@ -8,10 +8,11 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response
 
 from .. import metrics
 from ..logs import info_fields, request_id
+from .http import current_request, request_globals
 from .security import requesting_client
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -20,7 +21,8 @@ SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 def start_request() -> None:
     """Keep a sane incoming X-Request-ID (else make one) and bind it to the request's logs."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    incoming = current_request().headers.get(REQUEST_ID_HEADER, "")
+    g = request_globals()
     g.request_id = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
     g.request_started = time.perf_counter()
     g.request_id_token = request_id.set(g.request_id)
@@ -28,11 +30,13 @@ def start_request() -> None:
 
 def finish_request(response: Response) -> Response:
     """Echo the request id, log one line for the request, count and time it."""
+    g = request_globals()
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     started = g.get("request_started")
     if started is None:
         return response
     elapsed = time.perf_counter() - started
+    request = current_request()
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
     method, status, duration_ms = request.method, response.status_code, round(elapsed * 1000, 2)
     metrics.child(metrics.http_requests, route, method, str(status)).inc()
@@ -53,7 +57,7 @@ def finish_request(response: Response) -> Response:
 
 def end_request(_error: Any) -> None:
     """Unbind the request id once the request is over."""
-    token = g.pop("request_id_token", None)
+    token = request_globals().pop("request_id_token", None)
     if token is not None:
         request_id.reset(token)
 

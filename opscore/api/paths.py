@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.routing import BaseConverter
 
 from ..names import NAME_MAX, NAME_PATTERN
 from ..services.validation import ID_MAX, ID_PATTERN
 from . import errors
-from .http import json_response
+from .http import current_request, json_response
 
 
 class LimitedConverter(BaseConverter):
@@ -108,6 +108,7 @@ def register_converters(app: Flask, api: Any) -> None:
 
 def reject_malformed_path_parameters() -> Any:
     """A path parameter past its converter's limit or off its pattern is a 422 saying which."""
+    request = current_request()
     if request.url_rule is None or not request.view_args:
         return None
     converters = _converters_of(request.url_rule)

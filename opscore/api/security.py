@@ -6,14 +6,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app
 
 from ..apikeys import API_KEY_HEADER
 from ..clock import Clock
 from ..store.brake import FailedKeys
 from . import errors
 from .clients import brake_key, client_address
-from .http import json_response
+from .http import current_request, json_response, request_globals
 
 ADMIN_ENDPOINTS = frozenset(
     {"machines.MachineReload", "machines.Machine", "machines.MachineVersionRetirement"}
@@ -57,15 +57,17 @@ class FailureBrake:
 
 def presented_key() -> str | None:
     """The key sent as `X-API-Key`, or as `Authorization: Bearer <key>` (for scrapers)."""
-    key = request.headers.get(API_KEY_HEADER)
+    headers = current_request().headers
+    key = headers.get(API_KEY_HEADER)
     if key is None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
         key = token.strip() if scheme.lower() == "bearer" else None
     return key
 
 
 def needed_scope() -> str:
     """The scope the current request needs."""
+    request = current_request()
     if request.method in READ_METHODS:
         return "read"
     if request.method == "DELETE" or request.endpoint in ADMIN_ENDPOINTS:
@@ -78,6 +80,7 @@ def authenticate(public: frozenset[str]) -> Any:
 
     A path no route matches answers its 404 (or 405) without a key: it holds no data.
     """
+    request = current_request()
     if request.endpoint in public or request.url_rule is None:
         return None
     key = current_app.extensions["opscore.keys"].identify(presented_key())
@@ -87,13 +90,14 @@ def authenticate(public: frozenset[str]) -> Any:
     if not key.allows(scope):
         body = errors.error_body(403, f"this key's scope is {key.scope}; this needs {scope}")
         return json_response(body, 403)
-    g.api_key_id = key.digest[:16]
+    request_globals().api_key_id = key.digest[:16]
     return None
 
 
 def requesting_client() -> str:
     """The address of the client of this request, seen through the trusted proxies."""
     trusted = current_app.extensions["opscore.trusted_proxies"]
+    request = current_request()
     forwarded = request.headers.getlist(FORWARDED_FOR)
     return client_address(request.remote_addr, forwarded, trusted)
 
@@ -113,7 +117,7 @@ def protect(response: Response) -> Response:
     """Headers every answer carries; no caching of API answers; a strict policy on pages."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    path = request.path
+    path = current_request().path
     if path.startswith(API_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     if path in ("/", "/docs") or path.startswith(("/docs/", "/ui")):
