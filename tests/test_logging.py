@@ -159,9 +159,12 @@ def test_lines_written_by_many_threads_at_once_stay_whole(tmp_path, size):
     ],
     ids=["agent", "session-of-agent", "run-in-request", "escaped"],
 )
-def test_a_transition_line_is_the_line_its_fields_encode_to(
-    json_logs, kind, instance_id, agent_id, rid
+def test_a_transition_line_is_byte_for_byte_the_line_its_fields_encode_to(
+    monkeypatch, kind, instance_id, agent_id, rid
 ):
+    monkeypatch.setattr(logs, "line_time", lambda: "2025-12-04T00:00:00.123Z")
+    buffer = io.StringIO()
+    configure_logging("INFO", "json", stream=buffer)
     line = TransitionLine(kind, "go", "idle", 'busy "now"')
     token = request_id.set(rid)
     try:
@@ -169,11 +172,13 @@ def test_a_transition_line_is_the_line_its_fields_encode_to(
         expected = line.fields(instance_id, 3, agent_id)
     finally:
         request_id.reset(token)
+        configure_logging("WARNING", "text", stream=io.StringIO())
     if rid is not None:
         expected["request_id"] = rid
-    [written] = json_logs()
-    assert encode_line(written) == encode_line(expected)
-    assert written["message"] == f'{kind} {instance_id} go: idle -> busy "now"'
+    assert buffer.getvalue().encode() == encode_line(expected)
+    assert (
+        json.loads(buffer.getvalue())["message"] == f'{kind} {instance_id} go: idle -> busy "now"'
+    )
 
 
 def test_a_transition_line_orjson_refuses_is_still_written_escaped(json_logs):
