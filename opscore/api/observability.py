@@ -4,8 +4,8 @@ client's address as the failed-key brake sees it), metrics."""
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, Response
@@ -23,7 +23,8 @@ def start_request() -> None:
     """Keep a sane incoming X-Request-ID (else make one) and bind it to the request's logs."""
     incoming = current_request().headers.get(REQUEST_ID_HEADER, "")
     g = request_globals()
-    g.request_id = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    # 32 random hex digits, as a uuid4's hex without its version bits (a fourth of the cost).
+    g.request_id = incoming if SANE_REQUEST_ID.match(incoming) else secrets.token_hex(16)
     g.request_started = time.perf_counter()
     g.request_id_token = request_id.set(g.request_id)
 
