@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Request, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.ctx import _AppCtxGlobals
 
 from ..core import OpsCore
@@ -16,9 +16,10 @@ def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response built from an already-presented body; None means no body (204, 304)."""
+    response_class = current_application().response_class
     if body is None:
-        return current_app.response_class(status=status, headers=dict(headers or {}))
-    return current_app.response_class(
+        return response_class(status=status, headers=dict(headers or {}))
+    return response_class(
         json.dumps(body, separators=(",", ":")) + "\n",
         status=status,
         headers=dict(headers or {}),
@@ -28,7 +29,7 @@ def json_response(
 
 def text_response(text: str, status: int = 200) -> Response:
     """A plain-text (UTF-8) response."""
-    return current_app.response_class(text + "\n", status=status, mimetype="text/plain")
+    return current_application().response_class(text + "\n", status=status, mimetype="text/plain")
 
 
 def current_request() -> Request:
@@ -38,6 +39,11 @@ def current_request() -> Request:
     return request._get_current_object()  # type: ignore[attr-defined]
 
 
+def current_application() -> Flask:
+    """The app serving the request, itself (see `current_request`)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
 def request_globals() -> _AppCtxGlobals:
     """Flask's `g` of the request being served, itself (see `current_request`)."""
     return g._get_current_object()  # type: ignore[attr-defined]
@@ -45,7 +51,7 @@ def request_globals() -> _AppCtxGlobals:
 
 def core() -> OpsCore:
     """The OpsCore this app serves."""
-    return current_app._get_current_object().extensions["opscore"]  # type: ignore[attr-defined]
+    return current_application().extensions["opscore"]
 
 
 def if_match() -> set[str] | None:

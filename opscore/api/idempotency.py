@@ -22,7 +22,7 @@ from flask import Response, current_app, g, request
 from ..errors import IdempotencyKeyReused, InvalidRequest, OpsCoreError
 from ..model import IdempotencyRecord
 from ..services.idempotency import IdempotentRequest, Render
-from .http import current_request, json_response
+from .http import current_request, json_response, request_globals
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -79,7 +79,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def idempotency_for(render: Render) -> IdempotentRequest | None:
     """The idempotent request the current view should hand its service, if a key was sent."""
-    pending = g.get("idempotency")
+    pending = request_globals().get("idempotency")
     if pending is None:
         return None
     scoped, fingerprint = pending

@@ -13,7 +13,7 @@ from ..clock import Clock
 from ..store.brake import FailedKeys
 from . import errors
 from .clients import brake_key, client_address
-from .http import current_request, json_response, request_globals
+from .http import current_application, current_request, json_response, request_globals
 
 ADMIN_ENDPOINTS = frozenset(
     {"machines.MachineReload", "machines.Machine", "machines.MachineVersionRetirement"}
@@ -83,7 +83,7 @@ def authenticate(public: frozenset[str]) -> Any:
     request = current_request()
     if request.endpoint in public or request.url_rule is None:
         return None
-    key = current_app.extensions["opscore.keys"].identify(presented_key())
+    key = current_application().extensions["opscore.keys"].identify(presented_key())
     if key is None:
         return refuse_key()
     scope = needed_scope()
@@ -96,7 +96,7 @@ def authenticate(public: frozenset[str]) -> Any:
 
 def requesting_client() -> str:
     """The address of the client of this request, seen through the trusted proxies."""
-    trusted = current_app.extensions["opscore.trusted_proxies"]
+    trusted = current_application().extensions["opscore.trusted_proxies"]
     request = current_request()
     forwarded = request.headers.getlist(FORWARDED_FOR)
     return client_address(request.remote_addr, forwarded, trusted)
