@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from inspect import iscoroutinefunction
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import __version__
@@ -154,7 +154,7 @@ def require_supported_body() -> Any:
     request = current_request()
     if request.url_rule is None or request.method not in ("POST", "PUT", "PATCH"):
         return None  # routing failed: the 404 or 405 says more than a 415 would
-    if not _has_body():
+    if not _has_body(request):
         return None
     accepted = BODY_TYPES.get(request.endpoint, JSON_TYPES)
     mimetype = request.mimetype
@@ -172,7 +172,7 @@ def reject_oversized_streamed_body() -> None:
     that does not.
     """
     request = current_request()
-    if request.content_length is not None or not _has_body():
+    if request.content_length is not None or not _has_body(request):
         return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     request.max_content_length = limit + 1
@@ -215,6 +215,5 @@ def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
     return cached
 
 
-def _has_body() -> bool:
-    request = current_request()
+def _has_body(request: Request) -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
