@@ -51,15 +51,19 @@ class Attempts:
             IN_PROGRESS,
             lambda run, state: self.planner.succeeded(run, state, item.step, output),
             guess=True,
+            finishes=True,
         )
 
-    def fail(self, item: WorkItem, error: str, message: str) -> Fired | None:
-        """The attempt failed with a named error."""
+    def fail(
+        self, item: WorkItem, error: str, message: str, *, finishes: bool = True
+    ) -> Fired | None:
+        """The attempt failed with a named error (`finishes`: see `_settle`)."""
         return self._settle(
             item,
             IN_PROGRESS,
             lambda run, state: self.planner.failed(run, state, item.step, error, message),
             guess=True,
+            finishes=finishes,
         )
 
     def suspend(
@@ -75,7 +79,7 @@ class Attempts:
                 made.work.append(WorkItem(WorkKind.PUSH_TASK, run.id, item.step, item.attempt, now))
             return made
 
-        return self._settle(item, {StepStatus.RUNNING}, plan, guess=True)
+        return self._settle(item, {StepStatus.RUNNING}, plan, guess=True, finishes=True)
 
     def offer(self, item: WorkItem, capability: str, request: Mapping[str, Any]) -> Fired | None:
         """The attempt waits for any agent with `capability` to claim it and report."""
@@ -84,6 +88,7 @@ class Attempts:
             {StepStatus.RUNNING},
             lambda run, state: self.planner.offered(run, state, item.step, capability, request),
             guess=True,
+            finishes=True,
         )
 
     def sleep(self, item: WorkItem, seconds: float, output: Any) -> Fired | None:
@@ -93,6 +98,7 @@ class Attempts:
             {StepStatus.RUNNING},
             lambda run, state: self.planner.sleeping(run, state, item.step, seconds, output),
             guess=True,
+            finishes=True,
         )
 
     def resume(self, item: WorkItem) -> Fired | None:
@@ -102,7 +108,7 @@ class Attempts:
             result = state.steps[item.step].result
             return self.planner.succeeded(run, state, item.step, result)
 
-        return self._settle(item, {StepStatus.SLEEPING}, plan)
+        return self._settle(item, {StepStatus.SLEEPING}, plan, finishes=True)
 
     def recover(self, item: WorkItem) -> Fired | None:
         """The worker running a task's attempt died (its lease ran out): fail the attempt,
@@ -115,12 +121,13 @@ class Attempts:
 
         return self._settle(item, {StepStatus.RUNNING}, plan)
 
-    def time_out(self, item: WorkItem) -> Fired | None:
+    def time_out(self, item: WorkItem, *, finishes: bool = True) -> Fired | None:
         """The attempt ran past its step's timeout; if its worker stopped renewing its claim
-        meanwhile, it was lost instead (States.WorkerLost, which a template may retry)."""
+        meanwhile, it was lost instead (States.WorkerLost, which a template may retry).
+        Without `finishes`: `item` may no longer be this worker's (a handler left behind)."""
         if self.ledger.lifecycle.store.queue.holder_stalled(item):
-            return self.fail(item, WORKER_LOST, LOST_WORKER)
-        return self.fail(item, TIMEOUT, "the step ran past its timeout")
+            return self.fail(item, WORKER_LOST, LOST_WORKER, finishes=finishes)
+        return self.fail(item, TIMEOUT, "the step ran past its timeout", finishes=finishes)
 
     def time_out_run(self, run_id: str) -> Fired | None:
         """The whole run ran past its template's timeout."""
@@ -186,10 +193,14 @@ class Attempts:
         statuses: Collection[StepStatus],
         settle: Settle,
         guess: bool = False,
+        finishes: bool = False,
     ) -> Fired | None:
         """Commit `settle`'s plan if `item` is still the step's current attempt, in one of
         `statuses`. With `guess` (the outcomes a worker reports on the attempt it began), the
-        run is planned on first as this process last committed it (RunLedger.commit)."""
+        run is planned on first as this process last committed it (RunLedger.commit). With
+        `finishes` (an outcome: the last thing done for a claimed item), the item's
+        queue row may go in the same commit, so the worker's `done` after it costs nothing;
+        not for an item the watchdog may have released (its row id may be another's by then)."""
 
         def plan(run: Instance, state: RunState) -> RunPlan | None:
             record = state.step(item.step)
@@ -202,7 +213,8 @@ class Attempts:
                 return None
             return settle(run, state)
 
-        return self.ledger.commit(item.run_id, plan, guess=guess)
+        finished = item if finishes and item.id is not None else None
+        return self.ledger.commit(item.run_id, plan, guess=guess, finishes=finished)
 
 
 def _is_current(run: Instance, path: str) -> bool:

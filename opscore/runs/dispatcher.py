@@ -162,8 +162,9 @@ class StepRunner:
             result = self._run_handler(step.task, context)
         if deadline is not None and self.clock.now() >= deadline:
             # Too late, whatever the result: the timeout decides, whether or not its timer
-            # has been handled yet (it finds the attempt settled if not).
-            self.attempts.time_out(item)
+            # has been handled yet (it finds the attempt settled if not). The watchdog may
+            # have released the item already: its row is not this commit's to delete.
+            self.attempts.time_out(item, finishes=False)
             return
         self._settle(item, result)
 

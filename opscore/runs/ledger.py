@@ -88,12 +88,14 @@ class RunLedger:
         idempotency: IdempotentRequest | None = None,
         *,
         guess: bool = False,
+        finishes: WorkItem | None = None,
     ) -> Fired | None:
         """Let `planner` decide on the run as it is now and commit its plan (None: no plan).
 
         With `guess`, the run as this process last committed it is planned on first, without
         reading it (a worker reporting on the attempt it began, which nothing else changed
         in between as a rule); if the store has moved on, it is planned again as it is.
+        `finishes`: the claimed item whose processing this commit ends (Plan.finishes).
         """
         planned: list[tuple[RunState, RunPlan]] = []
 
@@ -112,6 +114,7 @@ class RunLedger:
                 waiting_for=_waits(run, before, made),
                 linked=[*made.linked, *self._released(run, made.ends)],
                 upgrade=made.upgrade,
+                finishes=finishes,
             )
 
         def committed(fired: Fired) -> None:

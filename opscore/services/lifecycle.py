@@ -88,6 +88,9 @@ class Plan:
     linked: Sequence[LinkedEvent] = ()
     # Instead of an event: move to (version, state) of the same machine (services/upgrades).
     upgrade: tuple[int, str] | None = None
+    # The claimed work item whose processing this change ends: a store may delete its queue
+    # row in the same commit (the worker's `done` afterwards then costs nothing).
+    finishes: WorkItem | None = None
 
 
 Planner = Callable[[Instance], Plan | None]
@@ -284,6 +287,7 @@ class Lifecycle:
             plan.work,
             fired.notes,
             _changes(fired.linked) if fired.linked else (),
+            plan.finishes,
         )
         if committed is not None:
             committed(fired)

@@ -64,10 +64,13 @@ class Store(Protocol):
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
         also: Sequence[Change] = (),
+        finished: WorkItem | None = None,
     ) -> TransitionRecord | None:
         """Replace the instance, append its record, queue `work`, add feed-only `notes`.
 
-        Returns the record with its `gid`.
+        `finished` is a claimed work item this change ends: a store whose queue keeps rows
+        deletes it in the same commit, and `queue.done(finished)`, which the worker still
+        calls, then makes no round trip. Returns the record with its `gid`.
         """
 
     def history(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event, func, select
 
+from opscore.errors import RevisionConflict
+from opscore.model import TransitionRecord
 from opscore.store import WorkKind
 from opscore.store.sql.queue import SqlWorkQueue
+from opscore.store.sql.schema import work
 from tests.support.backends import database_url
 from tests.support.polling import poll_until
 from tests.support.workflows import run_state
@@ -79,3 +83,85 @@ def test_a_step_whose_worker_renews_its_claim_fails_as_timeout_past_its_timeout(
     poll_until(lambda: workflow_core.runs.get(run.id).state == "failed")
     attempts = run_state(workflow_core, run.id).steps["work"].attempts
     assert [a.error.name for a in attempts] == ["States.Timeout"]
+
+
+TWO_NOOPS = """
+kind: workflow
+name: two_noops
+version: 1
+start: first
+steps:
+  first: {task: noop, next: second}
+  second: {task: noop, next: succeeded}
+"""
+
+
+def _rows_of(engine, item_id: int) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(work.c.id == item_id)).scalar_one()
+
+
+def _statements_during(engine, action) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+@pytest.mark.parametrize("step", ["first", "second"])  # next step queued; the run ends
+def test_a_steps_outcome_deletes_its_queue_row_in_its_own_commit(workflow_core, add_template, step):
+    workflow_core.stop()
+    add_template(TWO_NOOPS)
+    run = workflow_core.runs.start("two_noops")
+    queue, engine = workflow_core.store.queue, workflow_core.store.engine
+    if step == "second":
+        first = queue.claim(0)
+        workflow_core.runner.process(first)
+        queue.done(first)
+    item = queue.claim(0)
+    assert item.step == step
+    workflow_core.runner.process(item)
+    assert run_state(workflow_core, run.id).steps[step].status == "succeeded"
+    assert _rows_of(engine, item.id) == 0  # gone before the worker says it is done
+    assert _statements_during(engine, lambda: queue.done(item)) == []
+
+
+def test_a_commit_that_loses_a_race_keeps_the_item_it_would_have_finished(
+    workflow_core, add_template, clock
+):
+    workflow_core.stop()
+    add_template(TWO_NOOPS)
+    run = workflow_core.runs.start("two_noops")
+    queue = workflow_core.store.queue
+    item = queue.claim(0)
+    workflow_core.attempts.begin(item)
+    stored = workflow_core.runs.get(run.id)
+    note = TransitionRecord(
+        instance_id=run.id,
+        kind="step",
+        machine="two_noops",
+        version=1,
+        seq=0,
+        event="started",
+        source="first",
+        dest="first",
+        at=clock.now(),
+    )
+    with pytest.raises(RevisionConflict):  # a commit planned on a revision since replaced
+        workflow_core.store.commit(
+            stored.evolve(revision=stored.revision + 1),
+            stored.revision - 1,
+            notes=[note],  # one row: PostgreSQL's one-statement commit
+            finished=item,
+        )
+    assert _rows_of(workflow_core.store.engine, item.id) == 1
+    clock.advance(queue.lease + 1)
+    again = queue.claim(0)
+    assert (again.id, again.redelivered) == (item.id, True)

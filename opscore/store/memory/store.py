@@ -118,8 +118,10 @@ class MemoryStore:
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
         also: Sequence[Change] = (),
+        finished: WorkItem | None = None,
     ) -> TransitionRecord | None:
-        """Replace the instance, append its record and queue its follow-up work, atomically."""
+        """Replace the instance, append its record and queue its follow-up work, atomically.
+        (`finished` is left to the worker's `done`: a claim in memory is a counter, no row.)"""
         with self._lock:
             self._check_revision(instance, expected_revision)
             for change in also:

@@ -5,8 +5,9 @@ Most commits change one instance and append one row to its history (an event's
 transition record, or the note of a run's step starting), and queue at most one work
 item (a run's next step); no idempotency record, no linked changes. On PostgreSQL such a
 commit is one statement: a data-modifying `WITH` that updates the instance's row if it is
-still at the expected revision, trims its history past the cap, and appends the row and
-queues the work only if the instance's row was updated. A statement is atomic on its own,
+still at the expected revision, trims its history past the cap, and appends the row,
+queues the work and deletes the claimed item the commit finishes only if the instance's
+row was updated. A statement is atomic on its own,
 so it runs in autocommit: one round trip instead of `BEGIN`, two or three statements and
 `COMMIT`, and the same commit and fsync.
 """
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     bindparam,
     delete,
+    exists,
     insert,
     literal,
     select,
@@ -35,7 +37,7 @@ APPENDED = tuple(column for column in transitions.c if column.name != "gid")
 QUEUED = ("kind", "run_id", "step", "attempt", "due")
 
 
-def _statement(queues: bool) -> Any:
+def _statement(queues: bool, finishes: bool) -> Any:
     updated = (
         update(instances)
         .where(
@@ -62,19 +64,30 @@ def _statement(queues: bool) -> Any:
         .add_cte(trimmed)
         .returning(transitions.c.gid)
     )
-    if not queues:
-        return statement
-    item = [bindparam(f"w_{name}", type_=work.c[name].type) for name in QUEUED]
-    queued = (
-        insert(work)
-        .from_select([*QUEUED, "deliveries"], select(*item, literal(0)).select_from(updated))
-        .cte("queued")
-    )
-    return statement.add_cte(queued)
+    if queues:
+        item = [bindparam(f"w_{name}", type_=work.c[name].type) for name in QUEUED]
+        queued = (
+            insert(work)
+            .from_select([*QUEUED, "deliveries"], select(*item, literal(0)).select_from(updated))
+            .cte("queued")
+        )
+        statement = statement.add_cte(queued)
+    if finishes:  # the claim's own row, as SqlWorkQueue.done deletes it
+        finished = (
+            delete(work)
+            .where(
+                work.c.id == bindparam("d_id"),
+                work.c.lease_owner == bindparam("d_owner"),
+                exists(select(updated.c.id)),
+            )
+            .cte("finished")
+        )
+        statement = statement.add_cte(finished)
+    return statement
 
 
-STATEMENT = _statement(queues=False)
-QUEUING = _statement(queues=True)
+# By (queues an item, finishes a claimed one).
+STATEMENTS = {(q, f): _statement(q, f) for q in (False, True) for f in (False, True)}
 
 
 def applies(engine: Engine) -> bool:
@@ -89,16 +102,20 @@ def write(
     row: dict[str, Any],
     trim_to: int,
     item: WorkItem | None = None,
+    finished: tuple[int, str] | None = None,
 ) -> int | None:
     """Run the statement on an autocommit `conn`: the new row's gid, or None when no
     instance row was at the expected revision (then nothing was written).
 
     `values`: the instance row's new values and `of_kind`, `of_id`, `expected_revision`;
     `row`: the history row; `trim_to`: history records of `seq` up to it are dropped;
-    `item`: the work to queue with it, if any.
+    `item`: the work to queue with it, if any; `finished`: (row id, lease owner) of the
+    claimed item to delete with it, if any.
     """
     params = {**values, "trim_to": trim_to, **{f"t_{name}": value for name, value in row.items()}}
-    if item is None:
-        return conn.execute(STATEMENT, params).scalar_one_or_none()
-    params.update({f"w_{name}": getattr(item, name) for name in QUEUED})
-    return conn.execute(QUEUING, params).scalar_one_or_none()
+    if item is not None:
+        params.update({f"w_{name}": getattr(item, name) for name in QUEUED})
+    if finished is not None:
+        params["d_id"], params["d_owner"] = finished
+    statement = STATEMENTS[item is not None, finished is not None]
+    return conn.execute(statement, params).scalar_one_or_none()

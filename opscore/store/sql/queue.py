@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,6 +31,9 @@ MIN_POLL, MAX_POLL = 0.02, 0.5
 # workers renew every second (opscore.runs.workers), so this is three missed renewals.
 STALLED_AFTER = 3.0
 _ADMISSION_LOCK = 0x0B5C0E  # PostgreSQL advisory lock that serializes admissions
+# Rows deleted by the commit that settled them, remembered until their worker's `done`
+# (one is never called for a handler left behind: the oldest are forgotten past this).
+FINISHED_KEPT = 4096
 
 # The statements of every step, built once (building one costs more than running it).
 _FREE = (work.c.lease_until.is_(None)) | (work.c.lease_until < bindparam("now"))
@@ -91,6 +95,8 @@ class SqlWorkQueue:
         self.owner = _owner()
         self._closed = False
         self._wakeup = threading.Condition()
+        self._finished: OrderedDict[int, None] = OrderedDict()
+        self._finished_lock = threading.Lock()
         clock.on_advance(self.wake)
 
     def after_fork(self) -> None:
@@ -188,11 +194,35 @@ class SqlWorkQueue:
         ]
 
     def done(self, item: WorkItem) -> None:
-        """Delete a claimed row (unless its lease ran out and another worker took it)."""
+        """Delete a claimed row (unless its lease ran out and another worker took it); no
+        round trip when the commit that settled the item deleted it (`finish_in`)."""
+        with self._finished_lock:
+            if item.id in self._finished:
+                del self._finished[item.id]
+                return
         alone(self.engine, _DONE, {"item": item.id, "owner": self.owner})
 
+    def finishing(self, item: WorkItem) -> tuple[int, str] | None:
+        """(row id, lease owner) for a statement that deletes the claimed `item` as `done`
+        would; None for an item that is not a row."""
+        return None if item.id is None else (item.id, self.owner)
+
+    def finish_in(self, conn: Connection, item: WorkItem) -> None:
+        """Within `conn`'s transaction: delete the claimed `item`, as `done` would."""
+        conn.execute(_DONE, {"item": item.id, "owner": self.owner})
+
+    def finished(self, item: WorkItem) -> None:
+        """The commit that settled `item` deleted its row: its `done` makes no round trip."""
+        with self._finished_lock:
+            self._finished[item.id] = None
+            while len(self._finished) > FINISHED_KEPT:
+                self._finished.popitem(last=False)
+
     def release(self, item: WorkItem, delay: float) -> None:
-        """Let the item's lease end `delay` from now: it is then claimed again, redelivered."""
+        """Let the item's lease end `delay` from now: it is then claimed again, redelivered
+        (an item a commit finished is gone already; its id is forgotten)."""
+        with self._finished_lock:
+            self._finished.pop(item.id, None)
         later = {"item": item.id, "owner": self.owner, "until": self.clock.now() + delay}
         alone(self.engine, _RELEASE, later)
 

@@ -199,8 +199,10 @@ class SqlStore:
         work: Sequence[WorkItem] = (),
         notes: Sequence[TransitionRecord] = (),
         also: Sequence[Change] = (),
+        finished: WorkItem | None = None,
     ) -> TransitionRecord | None:
-        """Replace the instance, append its record and queue its follow-up work, atomically."""
+        """Replace the instance, append its record and queue its follow-up work, atomically;
+        delete the claimed row `finished` with them (its worker's `done` is then free)."""
         # Everything but the statements' execution is done here, before the writer lock.
         changes = [self._prepared(Change(instance, expected_revision, record))]
         changes += [self._prepared(change) for change in also]
@@ -208,10 +210,11 @@ class SqlStore:
         noted = [(note, _transition_row(note)) for note in notes]
         appended = [changes[0][2]] if record is not None else []
         appended += noted
+        finishing = None if finished is None else self.queue.finishing(finished)
         if self._one_trip and len(appended) == 1 and len(work) <= 1 and not (also or kept):
-            self._write_one_trip(*changes[0][:2], appended[0], work[0] if work else None)
-            if work:
-                self.queue.wake()
+            item = work[0] if work else None
+            self._write_one_trip(*changes[0][:2], appended[0], item, finishing)
+            self._committed(work, finished if finishing else None)
             self._wake_followers()
             return record
 
@@ -223,13 +226,21 @@ class SqlStore:
                 note.gid = self._append(conn, note, row)
             if work:
                 self.queue.offer_in(conn, work)
+            if finishing:
+                self.queue.finish_in(conn, finished)
 
         write(self.engine, change)
-        if work:
-            self.queue.wake()
+        self._committed(work, finished if finishing else None)
         if record is not None or notes or also:
             self._wake_followers()
         return record
+
+    def _committed(self, work: Sequence[WorkItem], finished: WorkItem | None) -> None:
+        """After a commit: wake the workers for its work; its finished item's row is gone."""
+        if work:
+            self.queue.wake()
+        if finished is not None:
+            self.queue.finished(finished)
 
     def _prepared(self, change: Change) -> _Replacement:
         """The parameters of a change's statements, built before any lock is taken."""
@@ -271,14 +282,15 @@ class SqlStore:
         values: dict[str, Any],
         appended: tuple[TransitionRecord, dict[str, Any]],
         item: WorkItem | None,
+        finishing: tuple[int, str] | None,
     ) -> None:
-        """A commit of one change, one history row and at most one work item, as one
-        statement (`onetrip`)."""
+        """A commit of one change, one history row, at most one work item and the claimed
+        row it finishes, as one statement (`onetrip`)."""
         record, row = appended
         seq = record.seq or 0  # a note (seq 0) trims nothing
         trim_to = seq - self.history_cap if seq > self.history_cap else 0
         with autocommit(self.engine) as conn:
-            gid = onetrip.write(conn, values, row, trim_to, item)
+            gid = onetrip.write(conn, values, row, trim_to, item, finishing)
             if gid is None:
                 self._missing_or_conflict(conn, change.instance, change.expected_revision)
         record.gid = gid
