@@ -41,7 +41,10 @@ class Attempts:
     def begin(self, item: WorkItem, worker: str | None = None) -> Fired | None:
         """Start the queued attempt `item` names: a task runs, a choice chooses, a wait waits."""
         return self._settle(
-            item, STARTABLE, lambda run, state: self.planner.begin(run, state, item.step, worker)
+            item,
+            STARTABLE,
+            lambda run, state: self.planner.begin(run, state, item.step, worker),
+            begins=True,
         )
 
     def succeed(self, item: WorkItem, output: Any) -> Fired | None:
@@ -193,12 +196,14 @@ class Attempts:
         statuses: Collection[StepStatus],
         settle: Settle,
         guess: bool = False,
+        begins: bool = False,
         finishes: bool = False,
     ) -> Fired | None:
         """Commit `settle`'s plan if `item` is still the step's current attempt, in one of
         `statuses`. With `guess` (the outcomes a worker reports on the attempt it began), the
-        run is planned on first as this process last committed it (RunLedger.commit). With
-        `finishes` (an outcome: the last thing done for a claimed item), the item's
+        run is planned on first as this process last committed it (RunLedger.commit); with
+        `begins`, as the commit that queued `item` left it, if this process made that commit.
+        With `finishes` (an outcome: the last thing done for a claimed item), the item's
         queue row may go in the same commit, so the worker's `done` after it costs nothing;
         not for an item the watchdog may have released (its row id may be another's by then)."""
 
@@ -214,7 +219,8 @@ class Attempts:
             return settle(run, state)
 
         finished = item if finishes and item.id is not None else None
-        return self.ledger.commit(item.run_id, plan, guess=guess, finishes=finished)
+        begun = item if begins else None
+        return self.ledger.commit(item.run_id, plan, guess=guess, begins=begun, finishes=finished)
 
 
 def _is_current(run: Instance, path: str) -> bool:

@@ -1,20 +1,20 @@
 """The one place a run's typed state is read from its instance and committed back.
 
 A change of a run goes through `RunLedger.commit`: the lifecycle re-reads the run under
-its lock (a worker's report on the attempt it began is planned first on the run as this
-process committed it, and again on the stored run if that has moved on), a planner turns
-it (and its `RunState`) into a `RunPlan`, and the plan is committed with its history
-record, the work that follows and, when the run ends, its bound agent's event, in one
-step. Parsed states are kept: the latest revision of each of
-the runs used last, however many commits of other runs come in between, and the
-revisions committed last, which a worker may still hold when another commits, so the hot
-path never parses its own writes again.
+its lock (a worker's report on the attempt it began, and its begin of a step that a commit
+of this process queued, are planned first on the run as this process committed it, and
+again on the stored run if that has moved on), a planner turns it (and its `RunState`)
+into a `RunPlan`, and the plan is committed with its history record, the work that
+follows and, when the run ends, its bound agent's event, in one step. Parsed states are
+kept: the latest revision of each of the runs used last, however many commits of other
+runs come in between, and the revisions committed last, which a worker may still hold
+when another commits, so the hot path never parses its own writes again.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from threading import Lock
 
@@ -60,6 +60,9 @@ class RunLedger:
         self.agents = agents
         self._latest: OrderedDict[str, tuple[Instance, RunState]] = OrderedDict()
         self._recent: OrderedDict[tuple[str, int], RunState] = OrderedDict()
+        # The revision of the run that each step attempt queued by this process's commits
+        # was queued in, by (run, step, attempt): its worker's begin plans on it first.
+        self._queued: OrderedDict[tuple[str, str, int], int] = OrderedDict()
         self._lock = Lock()
 
     def template(self, run: Instance) -> WorkflowTemplate:
@@ -88,6 +91,7 @@ class RunLedger:
         idempotency: IdempotentRequest | None = None,
         *,
         guess: bool = False,
+        begins: WorkItem | None = None,
         finishes: WorkItem | None = None,
     ) -> Fired | None:
         """Let `planner` decide on the run as it is now and commit its plan (None: no plan).
@@ -95,7 +99,9 @@ class RunLedger:
         With `guess`, the run as this process last committed it is planned on first, without
         reading it (a worker reporting on the attempt it began, which nothing else changed
         in between as a rule); if the store has moved on, it is planned again as it is.
-        `finishes`: the claimed item whose processing this commit ends (Plan.finishes).
+        `begins`: the queued attempt this commit starts; when a commit of this process
+        queued it, the run as that commit left it is the guess. `finishes`: the claimed
+        item whose processing this commit ends (Plan.finishes).
         """
         planned: list[tuple[RunState, RunPlan]] = []
 
@@ -118,9 +124,9 @@ class RunLedger:
             )
 
         def committed(fired: Fired) -> None:
-            self._remember(fired.instance, planned[0][1].state)
+            self._remember(fired.instance, planned[0][1].state, planned[0][1].work)
 
-        known = partial(self._known, run_id) if guess else None
+        known = partial(self._known, run_id) if guess else self._known_for(begins)
         fired = self.lifecycle.transact(KIND, run_id, plan, idempotency, committed, known)
         if fired is None:
             return None
@@ -161,10 +167,33 @@ class RunLedger:
             latest = self._latest.get(run_id)
         return latest[0] if latest is not None else None
 
-    def _remember(self, run: Instance, state: RunState) -> None:
-        """Keep `state` as the run's at its revision (its latest, unless a later one is)."""
+    def _known_for(self, item: WorkItem | None) -> Callable[[], Instance | None] | None:
+        """The guess for beginning `item`: the run at the revision whose commit queued it,
+        if this process made that commit and still keeps that revision as the run's latest."""
+        if item is None:
+            return None
+        with self._lock:
+            revision = self._queued.pop((item.run_id, item.step, item.attempt), None)
+        if revision is None:
+            return None
+
+        def known() -> Instance | None:
+            latest = self._known(item.run_id)
+            return latest if latest is not None and latest.revision == revision else None
+
+        return known
+
+    def _remember(self, run: Instance, state: RunState, queued: Sequence[WorkItem] = ()) -> None:
+        """Keep `state` as the run's at its revision (its latest, unless a later one is), and
+        that revision as the one its `queued` attempts were queued in."""
         key = (run.id, run.revision)
         with self._lock:
+            for item in queued:
+                if item.kind == WorkKind.DISPATCH and item.run_id == run.id:
+                    self._queued[(run.id, item.step, item.attempt)] = run.revision
+                    self._queued.move_to_end((run.id, item.step, item.attempt))
+            while len(self._queued) > CACHED_STATES:
+                self._queued.popitem(last=False)
             self._recent[key] = state
             self._recent.move_to_end(key)
             while len(self._recent) > CACHED_STATES:

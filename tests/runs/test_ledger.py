@@ -145,3 +145,62 @@ def test_an_outcome_after_the_run_changed_elsewhere_is_planned_on_the_stored_run
     assert fired is not None
     assert fired.previous.revision == moved.instance.revision
     assert workflow_core.runs.get(run.id).state == "succeeded"
+
+
+TWO_NOOPS = """
+kind: workflow
+name: two_noops
+version: 1
+start: first
+steps:
+  first: {task: noop, next: second}
+  second: {task: noop, next: succeeded}
+"""
+
+
+def _second_step_queued(core, add_template, run_reads):
+    """A two-step run whose first step this process carried out (no workers running), and
+    the claimed item of its second step; the first step's begin read the run."""
+    core.stop()
+    add_template(TWO_NOOPS)
+    run = core.runs.start("two_noops")
+    first = core.store.queue.claim(0)
+    run_reads.clear()
+    assert core.attempts.begin(first) is not None
+    assert run_reads == [run.id]  # queued by the run's start, not by a commit of a step
+    assert core.attempts.succeed(first, {}) is not None
+    core.store.queue.done(first)
+    second = core.store.queue.claim(0)
+    assert second.step == "second"
+    return run, second
+
+
+def test_a_step_queued_by_this_processs_commit_is_begun_without_reading_the_run(
+    workflow_core, add_template, run_reads
+):
+    _, second = _second_step_queued(workflow_core, add_template, run_reads)
+    run_reads.clear()
+
+    fired = workflow_core.attempts.begin(second)
+
+    assert run_reads == []
+    assert fired is not None
+    assert workflow_core.runs.state(fired.instance).steps["second"].status == "running"
+
+
+def test_a_step_whose_run_changed_since_it_was_queued_is_begun_on_the_stored_run(
+    workflow_core, add_template, run_reads
+):
+    run, second = _second_step_queued(workflow_core, add_template, run_reads)
+    # Another process commits a revision this one's ledger never sees.
+    moved = workflow_core.lifecycle.transact(
+        "run", run.id, lambda current: Plan(context=current.context)
+    )
+    run_reads.clear()
+
+    fired = workflow_core.attempts.begin(second)
+
+    assert run_reads == [run.id]
+    assert fired is not None
+    assert fired.previous.revision == moved.instance.revision
+    assert workflow_core.runs.state(fired.instance).steps["second"].status == "running"
