@@ -1,15 +1,14 @@
 """PostgreSQL: a commit's instance row, its one history row and its follow-up work
 written by one statement.
 
-Most commits change one instance and append one row to its history (an event's
-transition record, or the note of a run's step starting), and queue at most one work
-item (a run's next step); no idempotency record, no linked changes. On PostgreSQL such a
-commit is one statement: a data-modifying `WITH` that updates the instance's row if it is
-still at the expected revision, trims its history past the cap, and appends the row,
-queues the work and deletes the claimed item the commit finishes only if the instance's
-row was updated. A statement is atomic on its own,
-so it runs in autocommit: one round trip instead of `BEGIN`, two or three statements and
-`COMMIT`, and the same commit and fsync.
+Most commits change one instance and append one row to its history (an event's transition
+record, or the note of a run's step starting), and queue at most one work item (a run's next
+step); no idempotency record, no linked changes. On PostgreSQL such a commit is one
+statement: a data-modifying `WITH` that updates the instance's row if it is still at the
+expected revision, trims its history past the cap, and appends the row, queues the work and
+deletes the claimed item the commit finishes only if the instance's row was updated. A
+statement is atomic on its own, so it runs in autocommit: one round trip instead of `BEGIN`,
+two or three statements and `COMMIT`, and the same commit and fsync.
 """
 
 from __future__ import annotations
