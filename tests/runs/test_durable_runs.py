@@ -12,7 +12,7 @@ from opscore.store.sql.queue import SqlWorkQueue
 from opscore.store.sql.schema import work
 from tests.support.backends import database_url
 from tests.support.polling import poll_until
-from tests.support.workflows import run_state
+from tests.support.workflows import TWO_NOOPS, run_state
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -83,17 +83,6 @@ def test_a_step_whose_worker_renews_its_claim_fails_as_timeout_past_its_timeout(
     poll_until(lambda: workflow_core.runs.get(run.id).state == "failed")
     attempts = run_state(workflow_core, run.id).steps["work"].attempts
     assert [a.error.name for a in attempts] == ["States.Timeout"]
-
-
-TWO_NOOPS = """
-kind: workflow
-name: two_noops
-version: 1
-start: first
-steps:
-  first: {task: noop, next: second}
-  second: {task: noop, next: succeeded}
-"""
 
 
 def _rows_of(engine, item_id: int) -> int:

@@ -12,6 +12,7 @@ from opscore.runs import ledger as ledger_module
 from opscore.runs.planner import RunPlan
 from opscore.runs.state import RunState
 from opscore.services.lifecycle import Plan
+from tests.support.workflows import TWO_NOOPS
 
 INPUT = {"url": "http://127.0.0.1:9/report"}
 
@@ -145,17 +146,6 @@ def test_an_outcome_after_the_run_changed_elsewhere_is_planned_on_the_stored_run
     assert fired is not None
     assert fired.previous.revision == moved.instance.revision
     assert workflow_core.runs.get(run.id).state == "succeeded"
-
-
-TWO_NOOPS = """
-kind: workflow
-name: two_noops
-version: 1
-start: first
-steps:
-  first: {task: noop, next: second}
-  second: {task: noop, next: succeeded}
-"""
 
 
 def _second_step_queued(core, add_template, run_reads):

@@ -45,6 +45,17 @@ steps:
     next: succeeded
 {extra}"""
 
+# Two noop steps: the first step's outcome queues the second; the second's ends the run.
+TWO_NOOPS = """
+kind: workflow
+name: two_noops
+version: 1
+start: first
+steps:
+  first: {task: noop, next: second}
+  second: {task: noop, next: succeeded}
+"""
+
 
 @pytest.fixture
 def add_workflow(workflow_core, callbacks):
