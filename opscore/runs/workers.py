@@ -148,31 +148,53 @@ class WorkerPool:
                 self._forget(worker)
 
     def _take_items(self, worker: _Worker) -> None:
-        """Carry out items until the pool stops or this thread was left behind and replaced."""
+        """Carry out items until the pool stops or this thread was left behind and replaced;
+        the item an outcome's commit queued already claimed by this thread comes next."""
         watch = _HandlerWatch(self, worker)
+        kept: WorkItem | None = None
         while not self._stop.is_set():
-            item = self._next_item()
+            item = kept or self._next_item()
             if item is None:
                 continue
-            with self._lock:
-                worker.item = item
-            metrics.queue_wait.labels(item.kind).observe(
-                max(0.0, self.queue.clock.now() - item.due)
-            )
-            failed = True
-            try:
-                self.runner.process(item, self.queue.owner, watch)
-                failed = False
-            except Exception:
-                logger.exception(
-                    "work item {kind} for run {run_id} failed; it is tried again",
-                    kind=item.kind,
-                    run_id=item.run_id,
-                )
-            finally:
-                stay = self._finish(worker, item, failed)
+            kept, stay = self._carry_out(worker, item, watch)
             if not stay:
-                return
+                break
+        if kept is not None:
+            self._hand_over(kept)
+
+    def _carry_out(
+        self, worker: _Worker, item: WorkItem, watch: _HandlerWatch
+    ) -> tuple[WorkItem | None, bool]:
+        """Process one item: the item its commits kept for this thread (`WorkQueue.keeping`),
+        if any, and whether the thread stays in the pool."""
+        with self._lock:
+            worker.item = item
+        metrics.queue_wait.labels(item.kind).observe(max(0.0, self.queue.clock.now() - item.due))
+        failed = True
+        kept: list[WorkItem] = []
+        try:
+            with self.queue.keeping() as kept:
+                self.runner.process(item, self.queue.owner, watch)
+            failed = False
+        except Exception:
+            logger.exception(
+                "work item {kind} for run {run_id} failed; it is tried again",
+                kind=item.kind,
+                run_id=item.run_id,
+            )
+        finally:
+            stay = self._finish(worker, item, failed)
+        return (kept[0] if kept else None), stay
+
+    def _hand_over(self, item: WorkItem) -> None:
+        """A kept item this thread will not carry out: to the idle threads, or back to the
+        queue when the pool is stopping."""
+        if self._stop.is_set():
+            self.queue.release(item, 0.0)
+            return
+        with self._handoff:
+            self._handed.append(item)
+            self._handoff.notify_all()
 
     def _next_item(self) -> WorkItem | None:
         """An item handed over by the thread that claimed it, or one claimed with a batch for

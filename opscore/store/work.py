@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -69,6 +70,12 @@ class WorkQueue(Protocol):
         ...
 
     def done(self, item: WorkItem) -> None: ...
+
+    def keeping(self) -> AbstractContextManager[list[WorkItem]]:
+        """A block in which this thread's commits may queue its next item already claimed by
+        it: the block yields the list of such items, for the thread to carry out next
+        (SQL queues, where a claim is a round trip; in memory it stays empty)."""
+        ...
 
     def release(self, item: WorkItem, delay: float) -> None:
         """Give back a claimed item whose processing failed, to be claimed again (as a

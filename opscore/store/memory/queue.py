@@ -10,7 +10,8 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from ...clock import Clock, SystemClock
@@ -91,6 +92,11 @@ class MemoryWorkQueue:
             self._busy -= 1
             self._promote()
             self._cond.notify()
+
+    @contextmanager
+    def keeping(self) -> Iterator[list[WorkItem]]:
+        """A claim in memory is no round trip: nothing is kept, the list stays empty."""
+        yield []
 
     def release(self, item: WorkItem, delay: float) -> None:
         """Free the item's slot and queue it again, marked redelivered, after `delay`."""

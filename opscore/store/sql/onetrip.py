@@ -23,17 +23,15 @@ from sqlalchemy import (
     delete,
     exists,
     insert,
-    literal,
     select,
     update,
 )
 
-from ..work import WorkItem
 from .schema import instances, transitions, work
 
 SET = ("version", "state", "revision", "seq", "updated_at", "metadata", "context", "waiting_for")
 APPENDED = tuple(column for column in transitions.c if column.name != "gid")
-QUEUED = ("kind", "run_id", "step", "attempt", "due")
+QUEUED = ("kind", "run_id", "step", "attempt", "due", "deliveries", "lease_owner", "lease_until")
 
 
 def _statement(queues: bool, finishes: bool) -> Any:
@@ -67,10 +65,13 @@ def _statement(queues: bool, finishes: bool) -> Any:
         item = [bindparam(f"w_{name}", type_=work.c[name].type) for name in QUEUED]
         queued = (
             insert(work)
-            .from_select([*QUEUED, "deliveries"], select(*item, literal(0)).select_from(updated))
+            .from_select(list(QUEUED), select(*item).select_from(updated))
+            .returning(work.c.id)
             .cte("queued")
         )
-        statement = statement.add_cte(queued)
+        statement = statement.add_cte(queued).returning(
+            select(queued.c.id).scalar_subquery().label("queued")
+        )
     if finishes:  # the claim's own row, as SqlWorkQueue.done deletes it
         finished = (
             delete(work)
@@ -100,21 +101,25 @@ def write(
     values: dict[str, Any],
     row: dict[str, Any],
     trim_to: int,
-    item: WorkItem | None = None,
+    item: dict[str, Any] | None = None,
     finished: tuple[int, str] | None = None,
-) -> int | None:
-    """Run the statement on an autocommit `conn`: the new row's gid, or None when no
-    instance row was at the expected revision (then nothing was written).
+) -> tuple[int, int | None] | None:
+    """Run the statement on an autocommit `conn`: the new history row's gid and the queued
+    row's id (None when none was queued), or None when no instance row was at the expected
+    revision (then nothing was written).
 
     `values`: the instance row's new values and `of_kind`, `of_id`, `expected_revision`;
     `row`: the history row; `trim_to`: history records of `seq` up to it are dropped;
-    `item`: the work to queue with it, if any; `finished`: (row id, lease owner) of the
-    claimed item to delete with it, if any.
+    `item`: the work row to queue with it (`SqlWorkQueue.row`), if any; `finished`: (row id,
+    lease owner) of the claimed item to delete with it, if any.
     """
     params = {**values, "trim_to": trim_to, **{f"t_{name}": value for name, value in row.items()}}
     if item is not None:
-        params.update({f"w_{name}": getattr(item, name) for name in QUEUED})
+        params.update({f"w_{name}": item[name] for name in QUEUED})
     if finished is not None:
         params["d_id"], params["d_owner"] = finished
     statement = STATEMENTS[item is not None, finished is not None]
-    return conn.execute(statement, params).scalar_one_or_none()
+    written = conn.execute(statement, params).first()
+    if written is None:
+        return None
+    return written[0], (written[1] if item is not None else None)

@@ -3,7 +3,8 @@
 PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so workers on many hosts never take the
 same row; SQLite has one writer at a time (`BEGIN IMMEDIATE`). A claim takes up to `limit`
 due rows in one statement (`claim_many`). Admission counts the due
-rows; follow-up work is inserted in the transaction of the change that caused it.
+rows; follow-up work is inserted in the transaction of the change that caused it, and a
+worker's own next item already claimed by it (`keeping`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text, update
@@ -48,6 +51,7 @@ _OWNED = work.c.lease_owner == bindparam("owner")
 _ITEM = work.c.id == bindparam("item")
 _DONE = delete(work).where(_ITEM, _OWNED)
 _RELEASE = update(work).where(_ITEM, _OWNED).values(lease_until=bindparam("until"))
+_KEEP = insert(work).returning(work.c.id)
 _RENEW = (
     update(work)
     .where(work.c.id.in_(bindparam("items", expanding=True)), _OWNED)
@@ -74,6 +78,12 @@ def _claim(skip_locked: bool) -> Any:
 _CLAIM = {False: _claim(skip_locked=False), True: _claim(skip_locked=True)}
 
 
+class _Keeping(threading.local):
+    """What a thread's `keeping` block has kept so far; None outside one."""
+
+    kept: list[WorkItem] | None = None
+
+
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -97,6 +107,7 @@ class SqlWorkQueue:
         self._wakeup = threading.Condition()
         self._finished: OrderedDict[int, None] = OrderedDict()
         self._finished_lock = threading.Lock()
+        self._keeping = _Keeping()
         clock.on_advance(self.wake)
 
     def after_fork(self) -> None:
@@ -115,22 +126,57 @@ class SqlWorkQueue:
                 raise QueueFull(self.capacity)
         self.offer_in(conn, items)
 
-    def offer_in(self, conn: Connection, items: Sequence[WorkItem]) -> None:
-        """Within `conn`'s transaction: queue follow-up work (never refused)."""
-        conn.execute(
-            insert(work),
-            [
-                {
-                    "kind": i.kind,
-                    "run_id": i.run_id,
-                    "step": i.step,
-                    "attempt": i.attempt,
-                    "due": i.due,
-                    "deliveries": 0,
-                }
-                for i in items
-            ],
-        )
+    def offer_in(
+        self, conn: Connection, items: Sequence[WorkItem], kept: WorkItem | None = None
+    ) -> int | None:
+        """Within `conn`'s transaction: queue follow-up work (never refused); `kept`, one of
+        `items` (`to_keep`), is inserted claimed by this process and its row id returned."""
+        rows = [self.row(item) for item in items if item is not kept]
+        if rows:
+            conn.execute(insert(work), rows)
+        if kept is None:
+            return None
+        return conn.execute(_KEEP, self.row(kept, claimed=True)).scalar_one()
+
+    def row(self, item: WorkItem, claimed: bool = False) -> dict[str, Any]:
+        """The work row of a new `item`; `claimed`: leased to this process, as a claim would."""
+        owner, until = (self.owner, self.clock.now() + self.lease) if claimed else (None, None)
+        return {
+            "kind": item.kind,
+            "run_id": item.run_id,
+            "step": item.step,
+            "attempt": item.attempt,
+            "due": item.due,
+            "deliveries": 1 if claimed else 0,
+            "lease_owner": owner,
+            "lease_until": until,
+        }
+
+    @contextmanager
+    def keeping(self) -> Iterator[list[WorkItem]]:
+        """Within the block, the first item due now that this thread's commits queue is
+        inserted already claimed by this process and added to the list the block yields:
+        the thread carries it out next, with no claim (a round trip and a wake-up fewer)."""
+        kept: list[WorkItem] = []
+        self._keeping.kept = kept
+        try:
+            yield kept
+        finally:
+            self._keeping.kept = None
+
+    def to_keep(self, items: Sequence[WorkItem]) -> WorkItem | None:
+        """The one of `items`, queued by a commit of this thread, that its `keeping` block
+        takes (insert it with `row(..., claimed=True)`, then call `keep`); else None."""
+        if self._keeping.kept != []:  # outside a block, or it has kept one already
+            return None
+        now = self.clock.now()
+        return next((item for item in items if item.due <= now), None)
+
+    def keep(self, item: WorkItem, row_id: int) -> None:
+        """The commit of `to_keep`'s `item` inserted it claimed as row `row_id`."""
+        kept = self._keeping.kept
+        assert kept is not None, "keep() outside a keeping() block"
+        kept.append(replace(item, id=row_id))
 
     def admit(self, items: Iterable[WorkItem]) -> None:
         """Queue new work in a transaction of its own, or raise QueueFull."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -211,33 +211,45 @@ class SqlStore:
         appended = [changes[0][2]] if record is not None else []
         appended += noted
         finishing = None if finished is None else self.queue.finishing(finished)
+        keeping = self.queue.to_keep(work)
         if self._one_trip and len(appended) == 1 and len(work) <= 1 and not (also or kept):
-            item = work[0] if work else None
-            self._write_one_trip(*changes[0][:2], appended[0], item, finishing)
-            self._committed(work, finished if finishing else None)
+            item = self.queue.row(work[0], claimed=keeping is not None) if work else None
+            queued = self._write_one_trip(*changes[0][:2], appended[0], item, finishing)
+            self._committed(work, finished if finishing else None, keeping, queued)
             self._wake_followers()
             return record
+        queued = None
 
         def change(conn: Connection) -> None:
+            nonlocal queued
             for prepared in changes:
                 self._replace(conn, *prepared)
             self._keep_idempotency(conn, kept)
             for note, row in noted:
                 note.gid = self._append(conn, note, row)
             if work:
-                self.queue.offer_in(conn, work)
+                queued = self.queue.offer_in(conn, work, keeping)
             if finishing:
                 self.queue.finish_in(conn, finished)
 
         write(self.engine, change)
-        self._committed(work, finished if finishing else None)
+        self._committed(work, finished if finishing else None, keeping, queued)
         if record is not None or notes or also:
             self._wake_followers()
         return record
 
-    def _committed(self, work: Sequence[WorkItem], finished: WorkItem | None) -> None:
-        """After a commit: wake the workers for its work; its finished item's row is gone."""
-        if work:
+    def _committed(
+        self,
+        work: Sequence[WorkItem],
+        finished: WorkItem | None,
+        kept: WorkItem | None,
+        kept_id: int | None,
+    ) -> None:
+        """After a commit: the item it queued claimed is kept (its thread takes it next), the
+        workers are woken for the rest of its work, its finished item's row is gone."""
+        if kept is not None and kept_id is not None:
+            self.queue.keep(kept, kept_id)
+        if len(work) > (kept is not None):
             self.queue.wake()
         if finished is not None:
             self.queue.finished(finished)
@@ -281,19 +293,20 @@ class SqlStore:
         change: Change,
         values: dict[str, Any],
         appended: tuple[TransitionRecord, dict[str, Any]],
-        item: WorkItem | None,
+        item: dict[str, Any] | None,
         finishing: tuple[int, str] | None,
-    ) -> None:
-        """A commit of one change, one history row, at most one work item and the claimed
-        row it finishes, as one statement (`onetrip`)."""
+    ) -> int | None:
+        """A commit of one change, one history row, at most one work row and the claimed row
+        it finishes, as one statement (`onetrip`); the id of the work row queued, if any."""
         record, row = appended
         seq = record.seq or 0  # a note (seq 0) trims nothing
         trim_to = seq - self.history_cap if seq > self.history_cap else 0
         with autocommit(self.engine) as conn:
-            gid = onetrip.write(conn, values, row, trim_to, item, finishing)
-            if gid is None:
+            written = onetrip.write(conn, values, row, trim_to, item, finishing)
+            if written is None:
                 self._missing_or_conflict(conn, change.instance, change.expected_revision)
-        record.gid = gid
+        record.gid, queued = written
+        return queued
 
     def _wake_followers(self) -> None:
         with self._fed:
@@ -372,7 +385,7 @@ class SqlStore:
             row["headers"],
         )
 
-    def _missing_or_conflict(self, conn: Connection, instance: Instance, expected: int) -> None:
+    def _missing_or_conflict(self, conn: Connection, instance: Instance, expected: int) -> NoReturn:
         found = conn.execute(
             select(instances.c.revision).where(
                 instances.c.kind == instance.kind, instances.c.id == instance.id
