@@ -215,9 +215,7 @@ def test_a_read_past_sqlalchemy_gives_its_connection_back_out_of_autocommit(core
     assert autocommit_when_returned == [False, False]  # the pool's transactions stay whole
 
 
-def test_a_read_past_sqlalchemy_on_a_killed_connection_raises_the_servers_error_then_reconnects(
-    core, url
-):
+def _terminate_others(url: str) -> None:
     other = create_engine(normalize_url(url))
     with other.connect() as conn:  # every backend of this database but this one's
         conn.exec_driver_sql(
@@ -225,6 +223,40 @@ def test_a_read_past_sqlalchemy_on_a_killed_connection_raises_the_servers_error_
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     other.dispose()
+
+
+def test_a_read_past_sqlalchemy_on_a_killed_connection_raises_the_servers_error_then_reconnects(
+    core, url
+):
+    _terminate_others(url)
     with pytest.raises(psycopg.OperationalError, match="terminating connection"):
         core.store.get("agent", "a1")
     assert core.store.get("agent", "a1").state == "idle"
+
+
+def test_a_commit_past_sqlalchemy_on_a_killed_connection_raises_the_servers_error_then_reconnects(
+    core, url
+):
+    agent = core.store.get("agent", "a1")
+    changed = agent.evolve(revision=agent.revision + 1)
+    _terminate_others(url)
+    with pytest.raises(psycopg.OperationalError, match="terminating connection"):
+        core.store.commit(changed, agent.revision, notes=[_note("a1", core.clock.now())])
+    assert core.store.get("agent", "a1").revision == agent.revision  # nothing was written
+    core.store.commit(changed, agent.revision, notes=[_note("a1", core.clock.now())])
+    assert core.store.get("agent", "a1").revision == agent.revision + 1
+
+
+def test_a_commit_past_sqlalchemy_gives_its_connection_back_out_of_autocommit(core):
+    autocommit_when_returned: list[bool] = []
+
+    @event.listens_for(core.store.engine, "checkin")
+    def returned(dbapi_connection: Any, _record: Any) -> None:
+        autocommit_when_returned.append(dbapi_connection.autocommit)
+
+    agent = core.store.get("agent", "a1")
+    autocommit_when_returned.clear()
+    core.store.commit(
+        agent.evolve(revision=agent.revision + 1), agent.revision, notes=[_note("a1", 0.0)]
+    )
+    assert autocommit_when_returned == [False]

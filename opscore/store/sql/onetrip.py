@@ -8,7 +8,8 @@ statement: a data-modifying `WITH` that updates the instance's row if it is stil
 expected revision, trims its history past the cap, and appends the row, queues the work and
 deletes the claimed item the commit finishes only if the instance's row was updated. A
 statement is atomic on its own, so it runs in autocommit: one round trip instead of `BEGIN`,
-two or three statements and `COMMIT`, and the same commit and fsync.
+two or three statements and `COMMIT`, and the same commit and fsync. It runs on psycopg's
+cursor, past SQLAlchemy's execution (`rawread.RawWrite`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Engine,
     Integer,
     bindparam,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 
+from .rawread import RawWrite
 from .schema import instances, transitions, work
 
 SET = ("version", "state", "revision", "seq", "updated_at", "metadata", "context", "waiting_for")
@@ -91,35 +92,42 @@ STATEMENTS = {(q, f): _statement(q, f) for q in (False, True) for f in (False, T
 
 
 def applies(engine: Engine) -> bool:
-    """Whether `engine`'s database takes the statement (PostgreSQL does; SQLite has no
-    data-modifying `WITH`)."""
-    return engine.dialect.name == "postgresql"
+    """Whether `engine` takes the statement on its driver's cursor (PostgreSQL with psycopg;
+    SQLite has no data-modifying `WITH`)."""
+    return RawWrite.applies(engine)
 
 
-def write(
-    conn: Connection,
-    values: dict[str, Any],
-    row: dict[str, Any],
-    trim_to: int,
-    item: dict[str, Any] | None = None,
-    finished: tuple[int, str] | None = None,
-) -> tuple[int, int | None] | None:
-    """Run the statement on an autocommit `conn`: the new history row's gid and the queued
-    row's id (None when none was queued), or None when no instance row was at the expected
-    revision (then nothing was written).
+class OneTrip:
+    """The statement's forms compiled once for a PostgreSQL engine, run on the driver's
+    cursor in autocommit (`RawWrite`): SQLAlchemy's execution cost as much CPU again."""
 
-    `values`: the instance row's new values and `of_kind`, `of_id`, `expected_revision`;
-    `row`: the history row; `trim_to`: history records of `seq` up to it are dropped;
-    `item`: the work row to queue with it (`SqlWorkQueue.row`), if any; `finished`: (row id,
-    lease owner) of the claimed item to delete with it, if any.
-    """
-    params = {**values, "trim_to": trim_to, **{f"t_{name}": value for name, value in row.items()}}
-    if item is not None:
-        params.update({f"w_{name}": item[name] for name in QUEUED})
-    if finished is not None:
-        params["d_id"], params["d_owner"] = finished
-    statement = STATEMENTS[item is not None, finished is not None]
-    written = conn.execute(statement, params).first()
-    if written is None:
-        return None
-    return written[0], (written[1] if item is not None else None)
+    def __init__(self, engine: Engine) -> None:
+        self._forms = {key: RawWrite(engine, statement) for key, statement in STATEMENTS.items()}
+
+    def write(
+        self,
+        values: dict[str, Any],
+        row: dict[str, Any],
+        trim_to: int,
+        item: dict[str, Any] | None = None,
+        finished: tuple[int, str] | None = None,
+    ) -> tuple[int, int | None] | None:
+        """Run the statement: the new history row's gid and the queued row's id (None when
+        none was queued), or None when no instance row was at the expected revision (then
+        nothing was written).
+
+        `values`: the instance row's new values and `of_kind`, `of_id`, `expected_revision`;
+        `row`: the history row; `trim_to`: history records of `seq` up to it are dropped;
+        `item`: the work row to queue with it (`SqlWorkQueue.row`), if any; `finished`: (row
+        id, lease owner) of the claimed item to delete with it, if any.
+        """
+        params = {**values, "trim_to": trim_to}
+        params.update({f"t_{name}": value for name, value in row.items()})
+        if item is not None:
+            params.update({f"w_{name}": item[name] for name in QUEUED})
+        if finished is not None:
+            params["d_id"], params["d_owner"] = finished
+        written = self._forms[item is not None, finished is not None].first(params)
+        if written is None:
+            return None
+        return written[0], (written[1] if item is not None else None)

@@ -44,37 +44,70 @@ class RawRead:
     def rows(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row, as a dict of column name to value (JSON columns decoded)."""
         bound = params if self._order is None else [params[name] for name in self._order]
-        connection = self._engine.raw_connection()  # pooled: returned, rolled back, on close
-        try:
-            if self._sqlite:
-                names, found = self._fetch(connection, bound)
-            else:
-                names, found = self._fetch_in_autocommit(connection, bound)
-        finally:
-            connection.close()
+        names, found = on_driver_cursor(self._engine, self._sql, bound, self._sqlite)
         return [self._decoded(dict(zip(names, row, strict=True))) for row in found]
-
-    def _fetch_in_autocommit(self, connection: Any, bound: Any) -> tuple[list[str], list[Any]]:
-        driver = connection.driver_connection
-        driver.autocommit = True  # the statement is its own transaction
-        try:
-            return self._fetch(connection, bound)
-        finally:
-            if driver.broken:  # never back in the pool, where it would stay in autocommit
-                connection.invalidate()
-            else:
-                driver.autocommit = False  # the pool's transactions need it off again
-
-    def _fetch(self, connection: Any, bound: Any) -> tuple[list[str], list[Any]]:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, bound)
-            return [column[0] for column in cursor.description], cursor.fetchall()
-        finally:
-            cursor.close()
 
     def _decoded(self, row: dict[str, Any]) -> dict[str, Any]:
         for name in self._json:
             if row[name] is not None:
                 row[name] = jsoncolumns.loads(row[name])
         return row
+
+
+class RawWrite:
+    """One data-modifying statement with RETURNING, compiled once for a PostgreSQL engine
+    (psycopg) and run in autocommit on the driver's cursor: it is its own transaction.
+
+    Through SQLAlchemy the one-statement commit of `onetrip` costs about 270 us of CPU
+    against 130 on the driver's cursor. JSON-typed parameters are encoded as the engine's
+    JSON type would (`jsoncolumns`), and the statement's casts (`::JSON`) take the text.
+    """
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        self._json = {name for name, bind in compiled.binds.items() if isinstance(bind.type, JSON)}
+
+    @staticmethod
+    def applies(engine: Engine) -> bool:
+        return (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+
+    def first(self, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row the statement returns, or None."""
+        for name in self._json & params.keys():
+            params[name] = jsoncolumns.dumps(params[name])
+        _, found = on_driver_cursor(self._engine, self._sql, params, sqlite=False)
+        return tuple(found[0]) if found else None
+
+
+def on_driver_cursor(
+    engine: Engine, sql: str, bound: Any, sqlite: bool
+) -> tuple[list[str], list[Any]]:
+    """Run `sql` on a pooled connection's driver cursor: its column names and rows. On
+    PostgreSQL in autocommit (the statement is its own transaction); a connection that broke
+    meanwhile is dropped from the pool, never put back in autocommit."""
+    connection = engine.raw_connection()  # pooled: returned, rolled back, on close
+    try:
+        if sqlite:
+            return _fetch(connection, sql, bound)
+        driver = connection.driver_connection
+        driver.autocommit = True
+        try:
+            return _fetch(connection, sql, bound)
+        finally:
+            if driver.broken:
+                connection.invalidate()
+            else:
+                driver.autocommit = False  # the pool's transactions need it off again
+    finally:
+        connection.close()
+
+
+def _fetch(connection: Any, sql: str, bound: Any) -> tuple[list[str], list[Any]]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, bound)
+        return [column[0] for column in cursor.description], cursor.fetchall()
+    finally:
+        cursor.close()

@@ -29,7 +29,7 @@ from . import onetrip
 from .beats import SqlHeartbeats
 from .brake import SqlFailedKeys
 from .definitions import SqlDefinitionStore
-from .engine import autocommit, reading, write
+from .engine import reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
 from .rawread import RawRead
@@ -75,7 +75,7 @@ class SqlStore:
         self.push = SqlPushBook(engine)
         self._keep_key = _keep_key_statement(self.kind)
         self.definitions = SqlDefinitionStore(engine)
-        self._one_trip = onetrip.applies(engine)
+        self._one_trip = onetrip.OneTrip(engine) if onetrip.applies(engine) else None
         self._get = RawRead(engine, GET_INSTANCE) if RawRead.applies(engine) else None
 
     def after_fork(self) -> None:
@@ -212,7 +212,8 @@ class SqlStore:
         appended += noted
         finishing = None if finished is None else self.queue.finishing(finished)
         keeping = self.queue.to_keep(work)
-        if self._one_trip and len(appended) == 1 and len(work) <= 1 and not (also or kept):
+        single = len(appended) == 1 and len(work) <= 1 and not (also or kept)
+        if self._one_trip is not None and single:
             item = self.queue.row(work[0], claimed=keeping is not None) if work else None
             queued = self._write_one_trip(*changes[0][:2], appended[0], item, finishing)
             self._committed(work, finished if finishing else None, keeping, queued)
@@ -301,9 +302,9 @@ class SqlStore:
         record, row = appended
         seq = record.seq or 0  # a note (seq 0) trims nothing
         trim_to = seq - self.history_cap if seq > self.history_cap else 0
-        with autocommit(self.engine) as conn:
-            written = onetrip.write(conn, values, row, trim_to, item, finishing)
-            if written is None:
+        written = self._one_trip.write(values, row, trim_to, item, finishing)
+        if written is None:
+            with reading(self.engine, single=True) as conn:
                 self._missing_or_conflict(conn, change.instance, change.expected_revision)
         record.gid, queued = written
         return queued
