@@ -1,6 +1,6 @@
 """Reads past SQLAlchemy (`opscore.store.sql.rawread`) return what its types would, on
-SQLite and PostgreSQL; PostgreSQL's one-statement commits, written past it, store what its
-types would."""
+SQLite and PostgreSQL; an event's writes, run past it too (PostgreSQL's one-statement
+commit, SQLite's UPDATE and INSERT), store what its types would."""
 
 from __future__ import annotations
 

@@ -64,3 +64,15 @@ def test_the_heartbeat_an_answer_shows_is_one_read(core, statements):
     [beat] = core.agents.liveness.seen(["a1"]).values()
     assert statements == ["SELECT"]
     assert (beat.agent_id, beat.last_seen) == ("a1", core.clock.now())
+
+
+def test_an_events_write_statements_run_on_the_drivers_cursor_past_sqlalchemy(core, statements):
+    through_sqlalchemy: list[str] = []
+
+    @event.listens_for(core.store.engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        through_sqlalchemy.append(statement.split()[0].upper())
+
+    core.agents.fire_event("a1", "activate")
+    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
+    assert through_sqlalchemy == ["BEGIN"]  # the transaction is still SQLAlchemy's

@@ -94,7 +94,7 @@ STATEMENTS = {(q, f): _statement(q, f) for q in (False, True) for f in (False, T
 def applies(engine: Engine) -> bool:
     """Whether `engine` takes the statement on its driver's cursor (PostgreSQL with psycopg;
     SQLite has no data-modifying `WITH`)."""
-    return RawWrite.applies(engine)
+    return RawWrite.autocommits(engine)
 
 
 class OneTrip:

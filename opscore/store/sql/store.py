@@ -32,17 +32,23 @@ from .definitions import SqlDefinitionStore
 from .engine import reading, write
 from .push import SqlPushBook
 from .queue import SqlWorkQueue
-from .rawread import RawRead
+from .rawread import RawRead, RawWrite
 from .schema import capabilities, idempotency, instances, transitions
 
 # The statements of every event, built once: SQLAlchemy then skips rebuilding their
 # clauses, which cost more than the database's own work (`make bench`, sqlite profile).
 _THIS_INSTANCE = (instances.c.kind == bindparam("of_kind"), instances.c.id == bindparam("of_id"))
 GET_INSTANCE = select(instances).where(*_THIS_INSTANCE)
-UPDATE_INSTANCE = update(instances).where(
-    *_THIS_INSTANCE, instances.c.revision == bindparam("expected_revision")
+UPDATE_INSTANCE = (
+    update(instances)
+    .where(*_THIS_INSTANCE, instances.c.revision == bindparam("expected_revision"))
+    .values({name: bindparam(name, type_=instances.c[name].type) for name in onetrip.SET})
 )
-APPEND_TRANSITION = insert(transitions).returning(transitions.c.gid)
+APPEND_TRANSITION = (
+    insert(transitions)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in onetrip.APPENDED})
+    .returning(transitions.c.gid)
+)
 FIND_INSTANCE = select(instances.c.id).where(*_THIS_INSTANCE)
 _Replacement = tuple[Change, dict[str, Any], tuple[TransitionRecord, dict[str, Any]] | None]
 PURGE_EVERY = 1000
@@ -76,6 +82,9 @@ class SqlStore:
         self._keep_key = _keep_key_statement(self.kind)
         self.definitions = SqlDefinitionStore(engine)
         self._one_trip = onetrip.OneTrip(engine) if onetrip.applies(engine) else None
+        raw = RawWrite.applies(engine)  # an event's statements on the driver's cursor
+        self._update = RawWrite(engine, UPDATE_INSTANCE) if raw else None
+        self._insert = RawWrite(engine, APPEND_TRANSITION) if raw else None
         self._get = RawRead(engine, GET_INSTANCE) if RawRead.applies(engine) else None
 
     def after_fork(self) -> None:
@@ -282,8 +291,11 @@ class SqlStore:
         appended: tuple[TransitionRecord, dict[str, Any]] | None,
     ) -> None:
         """Within `conn`'s transaction: update the row if still at the expected revision."""
-        changed = conn.execute(UPDATE_INSTANCE, values)
-        if changed.rowcount == 0:
+        if self._update is None:
+            changed = conn.execute(UPDATE_INSTANCE, values).rowcount
+        else:
+            changed, _ = self._update.within(conn, values)
+        if changed == 0:
             self._missing_or_conflict(conn, change.instance, change.expected_revision)
         if appended is not None:
             record, row = appended
@@ -397,7 +409,10 @@ class SqlStore:
         raise RevisionConflict(instance.id, expected)
 
     def _append(self, conn: Connection, record: TransitionRecord, row: dict[str, Any]) -> int:
-        gid = conn.execute(APPEND_TRANSITION, row).scalar_one()
+        if self._insert is None:
+            gid = conn.execute(APPEND_TRANSITION, row).scalar_one()
+        else:
+            _, (gid,) = self._insert.within(conn, row)
         if record.seq and record.seq > self.history_cap:
             conn.execute(
                 delete(transitions).where(
