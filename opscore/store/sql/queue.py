@@ -167,7 +167,8 @@ class SqlWorkQueue:
     def to_keep(self, items: Sequence[WorkItem]) -> WorkItem | None:
         """The one of `items`, queued by a commit of this thread, that its `keeping` block
         takes (insert it with `row(..., claimed=True)`, then call `keep`); else None."""
-        if self._keeping.kept != []:  # outside a block, or it has kept one already
+        kept = self._keeping.kept
+        if kept is None or kept:  # outside a block, or it has kept one already
             return None
         now = self.clock.now()
         return next((item for item in items if item.due <= now), None)

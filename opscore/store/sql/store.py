@@ -259,7 +259,7 @@ class SqlStore:
         workers are woken for the rest of its work, its finished item's row is gone."""
         if kept is not None and kept_id is not None:
             self.queue.keep(kept, kept_id)
-        if len(work) > (kept is not None):
+        if any(item is not kept for item in work):
             self.queue.wake()
         if finished is not None:
             self.queue.finished(finished)
