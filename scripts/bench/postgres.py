@@ -196,9 +196,10 @@ def start_runs(port: int) -> None:
             raise RuntimeError(f"starting a run: {status} {body}")
 
 
-def wait_succeeded(port: int, timeout: float = 600) -> None:
+def wait_succeeded(port: int, timeout: float = 600, runs: int = RUNS) -> None:
+    """Wait until `runs` runs of the template have succeeded."""
     deadline = time.perf_counter() + timeout
-    while _succeeded(port) < RUNS:
+    while _succeeded(port) < runs:
         if time.perf_counter() > deadline:
             raise TimeoutError(f"the runs did not finish in {timeout:.0f} s")
         time.sleep(0.05)

@@ -119,11 +119,16 @@ def postgres_steps_profile(seconds: float) -> str:
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         with postgres.cluster(url, scratch) as (port, workers, _):
-            postgres.start_runs(port)  # meanwhile the workers start and begin the steps
+            postgres.carry_out(port)  # once first: the workers have started and warmed up
+            # The second round starts while py-spy records (started first, most of its runs
+            # would be done before py-spy attached: an idle worker's profile).
+            starting = threading.Thread(target=postgres.start_runs, args=(port,))
+            starting.start()
             try:
                 return _spy(workers[0].pid, seconds, scratch)
             finally:
-                postgres.wait_succeeded(port)
+                starting.join()
+                postgres.wait_succeeded(port, runs=2 * postgres.RUNS)
 
 
 def summary(collapsed: str) -> str:
