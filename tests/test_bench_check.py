@@ -13,6 +13,7 @@ REPORT = """| section | figure | median (min-max) | baseline (same run) | ratio 
 | --- | --- | --- | --- | --- | --- |
 | http | POST events, sqlite store (2 processes) | 974 req/s | bare: 1,948 req/s | 0.50 | - |
 | start-up | make run to healthy /health | 0.9 s | bare: 0.1125 s | 8.00 | under 2 s |
+| workflows | 1,000 runs of 10 noop steps | 3,323 steps/s | bare: 117,288 steps/s | 0.03 | - |
 """
 
 
@@ -57,6 +58,18 @@ def test_a_time_ratio_more_than_30_percent_worse_than_recorded_fails(bench):
     check, results = bench
     [failure] = check.regressions([startup(results, 12, 1)], REPORT)
     assert "make run to healthy /health" in failure
+
+
+def steps(results, ours: float, bare: float):
+    return results.Figure("workflows", "1,000 runs of 10 noop steps", "steps/s", [ours], "", [bare])
+
+
+def test_a_small_ratio_is_compared_unrounded_against_the_recorded_ones_rounding(bench):
+    check, results = bench
+    # 0.0249 rounds to 0.02, 67% of the recorded 0.03, which may have been 0.025.
+    assert check.regressions([steps(results, 2_490, 100_000)], REPORT) == []
+    [failure] = check.regressions([steps(results, 1_700, 100_000)], REPORT)
+    assert "ratio 0.02, recorded 0.03" in failure
 
 
 def test_skipped_and_unrecorded_figures_are_not_compared(bench):
