@@ -228,21 +228,19 @@ class SqlStore:
             self._committed(work, finished if finishing else None, keeping, queued)
             self._wake_followers()
             return record
-        queued = None
 
-        def change(conn: Connection) -> None:
-            nonlocal queued
+        def change(conn: Connection) -> int | None:
             for prepared in changes:
                 self._replace(conn, *prepared)
             self._keep_idempotency(conn, kept)
             for note, row in noted:
                 note.gid = self._append(conn, note, row)
-            if work:
-                queued = self.queue.offer_in(conn, work, keeping)
+            queued = self.queue.offer_in(conn, work, keeping) if work else None
             if finishing:
                 self.queue.finish_in(conn, finished)
+            return queued  # the id of the row queued claimed, if any
 
-        write(self.engine, change)
+        queued = write(self.engine, change)
         self._committed(work, finished if finishing else None, keeping, queued)
         if record is not None or notes or also:
             self._wake_followers()
