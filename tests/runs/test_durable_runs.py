@@ -6,13 +6,12 @@ import pytest
 from sqlalchemy import event, func, select
 
 from opscore.errors import RevisionConflict
-from opscore.model import TransitionRecord
 from opscore.store import WorkKind
 from opscore.store.sql.queue import SqlWorkQueue
 from opscore.store.sql.schema import work
 from tests.support.backends import database_url
 from tests.support.polling import poll_until
-from tests.support.workflows import TWO_NOOPS, run_state
+from tests.support.workflows import TWO_NOOPS, first_step_note, run_state
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -132,17 +131,7 @@ def test_a_commit_that_loses_a_race_keeps_the_item_it_would_have_finished(
     item = queue.claim(0)
     workflow_core.attempts.begin(item)
     stored = workflow_core.runs.get(run.id)
-    note = TransitionRecord(
-        instance_id=run.id,
-        kind="step",
-        machine="two_noops",
-        version=1,
-        seq=0,
-        event="started",
-        source="first",
-        dest="first",
-        at=clock.now(),
-    )
+    note = first_step_note(run.id, clock.now())
     with pytest.raises(RevisionConflict):  # a commit planned on a revision since replaced
         workflow_core.store.commit(
             stored.evolve(revision=stored.revision + 1),

@@ -7,13 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from opscore.errors import RevisionConflict
-from opscore.model import TransitionRecord
 from opscore.store import WorkItem, WorkKind
 from opscore.store.sql.queue import SqlWorkQueue
 from opscore.store.sql.schema import work
 from tests.support.backends import database_url
 from tests.support.polling import poll_until
-from tests.support.workflows import TWO_NOOPS
+from tests.support.workflows import TWO_NOOPS, first_step_note
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,17 +42,7 @@ def _lease_of(core, item_id: int) -> tuple[str | None, int]:
 def _commit_queueing(core, run_id: str, items: list[WorkItem], expected: int | None = None):
     """A change of the run (a note of its first step) that queues `items`."""
     stored = core.runs.get(run_id)
-    note = TransitionRecord(
-        instance_id=run_id,
-        kind="step",
-        machine="two_noops",
-        version=1,
-        seq=0,
-        event="noted",
-        source="first",
-        dest="first",
-        at=core.clock.now(),
-    )
+    note = first_step_note(run_id, core.clock.now(), event="noted")
     revision = stored.revision if expected is None else expected
     changed = stored.evolve(revision=stored.revision + 1)
     core.store.commit(changed, revision, notes=[note], work=items)

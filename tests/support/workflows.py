@@ -16,6 +16,7 @@ from opscore.api import create_app
 from opscore.clock import ManualClock
 from opscore.core import OpsCore
 from opscore.definitions import DefinitionRegistry, load_text
+from opscore.model import TransitionRecord
 from opscore.tasks.builtin import builtin_tasks
 
 from .backends import close_store, make_store
@@ -55,6 +56,22 @@ steps:
   first: {task: noop, next: second}
   second: {task: noop, next: succeeded}
 """
+
+
+def first_step_note(run_id: str, at: float, event: str = "started") -> TransitionRecord:
+    """A note on the first step of a `TWO_NOOPS` run (seq 0: a step's note, not a
+    transition), for tests that commit a change of the run themselves."""
+    return TransitionRecord(
+        instance_id=run_id,
+        kind="step",
+        machine="two_noops",
+        version=1,
+        seq=0,
+        event=event,
+        source="first",
+        dest="first",
+        at=at,
+    )
 
 
 @pytest.fixture
